@@ -1,0 +1,270 @@
+/*
+ * mailbox.c: the public entry points. It checks arguments, copies options,
+ * turns timeouts into deadlines once, checks roles and sizes, serialises
+ * calls per endpoint and hands each call to the endpoint's transport. It
+ * never touches a descriptor itself.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+
+#define SCHEME_MAX 16
+
+static int opts_normalise(ipcx_opts *dst, const ipcx_opts *src)
+{
+    ipcx_opts def = IPCX_OPTS_INIT;
+    *dst = def;
+    if (src) {
+        if (src->struct_size < offsetof(ipcx_opts, spin_ns) || src->struct_size > (1u << 16))
+            return IPCX_EINVAL;
+        size_t n = src->struct_size < sizeof *dst ? src->struct_size : sizeof *dst;
+        memcpy(dst, src, n);
+        dst->struct_size = sizeof *dst;
+    }
+    if (dst->role == 0 || (dst->role & ~IPCX_BOTH) || dst->create > IPCX_CREATE_EXCL ||
+        dst->on_full > IPCX_FULL_OVERWRITE || (dst->flags & ~IPCX_F_UNLINK_ON_CLOSE))
+        return IPCX_EINVAL;
+    if (dst->max_msg == 0)
+        dst->max_msg = IPCX_DEFAULT_MAX_MSG;
+    if (dst->max_msg > ((size_t)1 << 40))
+        return IPCX_EINVAL;
+    if (dst->mode == 0)
+        dst->mode = 0600;
+    return 0;
+}
+
+static struct ipcx__ep *ep_alloc(const struct ipcx__transport *tp, const ipcx_opts *opts,
+                                 const char *addr)
+{
+    struct ipcx__ep *ep = calloc(1, tp->ep_size);
+    if (!ep)
+        return NULL;
+    ep->addr = strdup(addr);
+    if (!ep->addr) {
+        free(ep);
+        return NULL;
+    }
+    ep->tp = tp;
+    ep->opts = *opts;
+    ep->role = opts->role;
+    pthread_mutex_init(&ep->send_mu, NULL);
+    pthread_mutex_init(&ep->recv_mu, NULL);
+    return ep;
+}
+
+static void ep_free(struct ipcx__ep *ep)
+{
+    pthread_mutex_destroy(&ep->send_mu);
+    pthread_mutex_destroy(&ep->recv_mu);
+    free(ep->addr);
+    free(ep);
+}
+
+static int lookup(const char *url, const struct ipcx__transport **tpp, const char **addr)
+{
+    char scheme[SCHEME_MAX];
+    int rc = ipcx__url_split(url, scheme, sizeof scheme, addr);
+    if (rc < 0)
+        return rc;
+    *tpp = ipcx__transport_find(scheme);
+    return *tpp ? 0 : IPCX_ENOSCHEME;
+}
+
+int ipcx_open(ipcx_mailbox **mbp, const char *url, const ipcx_opts *opts)
+{
+    const struct ipcx__transport *tp;
+    const char *addr;
+    ipcx_opts o;
+    if (!mbp)
+        return IPCX_EINVAL;
+    int rc = lookup(url, &tp, &addr);
+    if (rc < 0)
+        return rc;
+    if ((rc = opts_normalise(&o, opts)) < 0)
+        return rc;
+    if (!(tp->caps & IPCX__CAP_OPEN))
+        return IPCX_ENOTSUP;
+    if (o.role == IPCX_BOTH && !(tp->caps & IPCX__CAP_BOTH))
+        return IPCX_ENOTSUP;
+    struct ipcx__ep *ep = ep_alloc(tp, &o, addr);
+    if (!ep)
+        return IPCX_ENOMEM;
+    if ((rc = tp->open(ep)) < 0) {
+        ep_free(ep);
+        return rc;
+    }
+    *mbp = (ipcx_mailbox *)ep;
+    return 0;
+}
+
+int ipcx_pair(ipcx_mailbox **ap, ipcx_mailbox **bp, const char *url, const ipcx_opts *opts)
+{
+    const struct ipcx__transport *tp;
+    const char *addr;
+    ipcx_opts o;
+    if (!ap || !bp)
+        return IPCX_EINVAL;
+    int rc = lookup(url, &tp, &addr);
+    if (rc < 0)
+        return rc;
+    if (*addr != '\0')
+        return IPCX_EBADURL;
+    if ((rc = opts_normalise(&o, opts)) < 0)
+        return rc;
+    if (!(tp->caps & IPCX__CAP_PAIR))
+        return IPCX_ENOTSUP;
+    o.role = IPCX_BOTH;
+    struct ipcx__ep *a = ep_alloc(tp, &o, "");
+    struct ipcx__ep *b = a ? ep_alloc(tp, &o, "") : NULL;
+    if (!b) {
+        if (a)
+            ep_free(a);
+        return IPCX_ENOMEM;
+    }
+    if ((rc = tp->pair(a, b)) < 0) {
+        ep_free(a);
+        ep_free(b);
+        return rc;
+    }
+    *ap = (ipcx_mailbox *)a;
+    *bp = (ipcx_mailbox *)b;
+    return 0;
+}
+
+void ipcx_close(ipcx_mailbox *mb)
+{
+    if (!mb)
+        return;
+    struct ipcx__ep *ep = (struct ipcx__ep *)mb;
+    ep->tp->close(ep);
+    ep_free(ep);
+}
+
+int ipcx_sendv(ipcx_mailbox *mb, const ipcx_iov *iov, int niov, int64_t timeout)
+{
+    struct ipcx__ep *ep = (struct ipcx__ep *)mb;
+    struct iovec v[IPCX__MAX_IOV];
+    size_t len = 0;
+    if (!ep || niov < 0 || niov > IPCX__MAX_IOV || (niov > 0 && !iov))
+        return IPCX_EINVAL;
+    if (!(ep->role & IPCX_SEND))
+        return IPCX_EBADF;
+    for (int i = 0; i < niov; i++) {
+        if (iov[i].len && !iov[i].base)
+            return IPCX_EINVAL;
+        v[i].iov_base = (void *)iov[i].base;
+        v[i].iov_len = iov[i].len;
+        len += iov[i].len;
+        if (len < iov[i].len || len > ep->opts.max_msg)
+            return IPCX_EMSGSIZE;
+    }
+    if (ep->opts.on_full == IPCX_FULL_FAIL)
+        timeout = 0;
+    ipcx__deadline dl = ipcx__deadline_from_timeout(timeout);
+    pthread_mutex_lock(&ep->send_mu);
+    int rc = ep->tp->send(ep, v, niov, len, dl);
+    if (rc >= 0)
+        ep->sent++;
+    pthread_mutex_unlock(&ep->send_mu);
+    return rc;
+}
+
+int ipcx_send(ipcx_mailbox *mb, const void *buf, size_t len, int64_t timeout)
+{
+    ipcx_iov one = {buf, len};
+    if (len && !buf)
+        return IPCX_EINVAL;
+    return ipcx_sendv(mb, &one, 1, timeout);
+}
+
+static int recv_common(struct ipcx__ep *ep, struct ipcx__rbuf *rb, int64_t timeout)
+{
+    if (!(ep->role & IPCX_RECV))
+        return IPCX_EBADF;
+    ipcx__deadline dl = ipcx__deadline_from_timeout(timeout);
+    pthread_mutex_lock(&ep->recv_mu);
+    int rc = ep->tp->recv(ep, rb, dl);
+    if (rc >= 0)
+        ep->received++;
+    pthread_mutex_unlock(&ep->recv_mu);
+    return rc;
+}
+
+int ipcx_recv(ipcx_mailbox *mb, void *buf, size_t cap, size_t *lenp, int64_t timeout)
+{
+    struct ipcx__ep *ep = (struct ipcx__ep *)mb;
+    if (!ep || !lenp || (cap && !buf))
+        return IPCX_EINVAL;
+    struct ipcx__rbuf rb = {.buf = buf, .cap = cap};
+    int rc = recv_common(ep, &rb, timeout);
+    if (rc >= 0 || rc == IPCX_EMSGSIZE)
+        *lenp = rb.len;
+    return rc;
+}
+
+int ipcx_recv_alloc(ipcx_mailbox *mb, void **bufp, size_t *lenp, int64_t timeout)
+{
+    struct ipcx__ep *ep = (struct ipcx__ep *)mb;
+    if (!ep || !bufp || !lenp)
+        return IPCX_EINVAL;
+    struct ipcx__rbuf rb = {.alloc = 1};
+    int rc = recv_common(ep, &rb, timeout);
+    if (rc >= 0) {
+        *bufp = rb.buf;
+        *lenp = rb.len;
+    }
+    return rc;
+}
+
+void ipcx_free(void *p)
+{
+    free(p);
+}
+
+int ipcx_pollfd(ipcx_mailbox *mb)
+{
+    struct ipcx__ep *ep = (struct ipcx__ep *)mb;
+    if (!ep)
+        return IPCX_EINVAL;
+    if (!(ep->role & IPCX_RECV))
+        return IPCX_EBADF;
+    pthread_mutex_lock(&ep->recv_mu);
+    int rc = ep->tp->pollfd ? ep->tp->pollfd(ep) : IPCX_ENOTSUP;
+    pthread_mutex_unlock(&ep->recv_mu);
+    return rc;
+}
+
+int ipcx_get_stats(ipcx_mailbox *mb, ipcx_stats *st)
+{
+    struct ipcx__ep *ep = (struct ipcx__ep *)mb;
+    if (!ep || !st || st->struct_size < sizeof *st)
+        return IPCX_EINVAL;
+    memset(st, 0, sizeof *st);
+    st->struct_size = sizeof *st;
+    pthread_mutex_lock(&ep->send_mu);
+    st->sent = ep->sent;
+    pthread_mutex_unlock(&ep->send_mu);
+    pthread_mutex_lock(&ep->recv_mu);
+    st->received = ep->received;
+    if (ep->tp->stats)
+        ep->tp->stats(ep, st);
+    pthread_mutex_unlock(&ep->recv_mu);
+    return 0;
+}
+
+int ipcx_unlink(const char *url)
+{
+    const struct ipcx__transport *tp;
+    const char *addr;
+    int rc = lookup(url, &tp, &addr);
+    if (rc < 0)
+        return rc;
+    return tp->unlink ? tp->unlink(addr) : IPCX_ENOTSUP;
+}
+
+const char *ipcx_version(void)
+{
+    return IPCX_VERSION_STRING;
+}

@@ -1,0 +1,87 @@
+/*
+ * os.h: the only layer that makes raw system calls: clocks and deadlines,
+ * descriptor flags, waiting on a descriptor, writes that never raise SIGPIPE,
+ * and socket set-up. Every function returns 0 (or a count) or -errno; none
+ * prints, exits or changes process-wide state such as signal dispositions.
+ */
+#ifndef IPCX_OS_H
+#define IPCX_OS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+/* An absolute CLOCK_MONOTONIC time in ns; IPCX__NEVER waits forever, 0 tries once. */
+typedef int64_t ipcx__deadline;
+#define IPCX__NEVER INT64_MAX
+
+int64_t ipcx__now_ns(void);
+/* Turns an API timeout (0 try once, <0 forever, >0 ns) into a deadline, once, at entry. */
+ipcx__deadline ipcx__deadline_from_timeout(int64_t timeout);
+
+/* Sets O_NONBLOCK and FD_CLOEXEC. */
+int ipcx__fd_prepare(int fd);
+void ipcx__fd_close(int fd);
+
+/*
+ * Waits until fd reports one of events or the deadline passes. Returns 0 when
+ * ready, IPCX_EAGAIN if the deadline was "try once", IPCX_ETIMEDOUT after a
+ * real deadline. EINTR resumes the wait with the time left.
+ */
+int ipcx__fd_wait(int fd, short events, ipcx__deadline dl);
+
+/* Milliseconds left for epoll_wait: -1 forever, 0 past, else rounded up. */
+int ipcx__deadline_ms(ipcx__deadline dl);
+
+/*
+ * writev() that never delivers SIGPIPE to the process: for sockets it uses
+ * MSG_NOSIGNAL; for pipes it blocks SIGPIPE in the calling thread, writes, and
+ * consumes a SIGPIPE it caused. Returns bytes written or -errno.
+ */
+ssize_t ipcx__fd_writev(int fd, int is_socket, const struct iovec *iov, int niov);
+/* read() returning bytes or -errno (EINTR retried). 0 means end of stream. */
+ssize_t ipcx__fd_read(int fd, void *buf, size_t len);
+
+/* Fills sa for "unix" addresses: "/path" or "@abstract". Returns its length or -errno. */
+int ipcx__unix_addr(const char *addr, struct sockaddr_storage *sa, socklen_t *salen);
+
+/* Resolves "host:port" or "[v6]:port" numerically or by name; returns 0 or an IPCX_E* code. */
+int ipcx__tcp_addr(const char *addr, struct sockaddr_storage *sa, socklen_t *salen);
+
+/* socket+bind+listen, non-blocking, close-on-exec. Returns the fd or -errno. */
+int ipcx__sock_listen(const struct sockaddr_storage *sa, socklen_t salen);
+/* A non-blocking connect; returns the fd, -EINPROGRESS never (waits up to dl), or -errno. */
+int ipcx__sock_connect(const struct sockaddr_storage *sa, socklen_t salen, ipcx__deadline dl);
+/* accept4 non-blocking close-on-exec; returns the fd or -errno. */
+int ipcx__sock_accept(int lfd);
+
+
+
+/* 32 random bits from the kernel (for endpoint tags); never fails. */
+uint32_t ipcx__random32(void);
+/* Sleeps ns nanoseconds (or less if interrupted). */
+void ipcx__sleep_ns(int64_t ns);
+
+/* epoll: create (close-on-exec), watch fd for input with a cookie, forget it, wait. */
+int ipcx__epoll_open(void);
+int ipcx__epoll_add(int epfd, int fd, void *cookie);
+void ipcx__epoll_del(int epfd, int fd);
+/* Fills up to max cookies; returns how many (0 on timeout or EINTR) or -errno. */
+int ipcx__epoll_wait(int epfd, void **cookies, int max, ipcx__deadline dl);
+
+/* eventfd used as a level: raised (readable) or cleared. */
+int ipcx__event_open(void);
+void ipcx__event_set(int evfd, int raised);
+
+/* Path and descriptor plumbing for the transports; each returns 0/fd or -errno. */
+int ipcx__pipe_open(int fds[2]);
+int ipcx__sock_pair(int fds[2]);
+int ipcx__fd_dup(int fd);
+int ipcx__path_unlink(const char *path);
+int ipcx__path_chmod(const char *path, unsigned mode);
+/* mkfifo; -EEXIST if something else or a FIFO is there (is_fifo tells which). */
+int ipcx__fifo_make(const char *path, unsigned mode, int *is_fifo);
+/* Opens a FIFO non-blocking, close-on-exec, for reading or writing. */
+int ipcx__fifo_open(const char *path, int for_write);
+#endif

@@ -1,0 +1,80 @@
+/*
+ * transport.h: the contract between the core and a transport. Each transport
+ * is one file ending in one static const ops table; the core allocates the
+ * endpoint (ep_size bytes, beginning with struct ipcx__ep), copies and
+ * normalises the options, turns timeouts into deadlines, checks roles and
+ * sizes, and serialises calls (one send and one recv at a time per
+ * endpoint). A transport must never include another transport's header.
+ */
+#ifndef IPCX_TRANSPORT_H
+#define IPCX_TRANSPORT_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include <ipcx.h>
+
+#include "os/os.h"
+
+#define IPCX__CAP_OPEN 0x1u /* named mailboxes through ipcx_open */
+#define IPCX__CAP_PAIR 0x2u /* ipcx_pair */
+#define IPCX__CAP_BOTH 0x4u /* one named endpoint may both send and receive */
+
+#define IPCX__MAX_IOV 64
+
+struct ipcx__transport;
+
+/* What every endpoint begins with. Owned by the core. */
+struct ipcx__ep {
+    const struct ipcx__transport *tp;
+    unsigned role;      /* IPCX_SEND / IPCX_RECV bits */
+    ipcx_opts opts;     /* normalised copy: max_msg and mode never 0 */
+    char *addr;         /* the URL after "scheme://" (copied; "" for pairs) */
+    pthread_mutex_t send_mu;
+    pthread_mutex_t recv_mu;
+    uint64_t sent;      /* under send_mu */
+    uint64_t received;  /* under recv_mu */
+};
+
+/* Where a received message goes: the caller's buffer, or one the transport allocates. */
+struct ipcx__rbuf {
+    void *buf;   /* in: caller's buffer (NULL if alloc); out: allocated buffer if alloc */
+    size_t cap;  /* in: caller's capacity */
+    size_t len;  /* out: message length, or the size needed on IPCX_EMSGSIZE */
+    int alloc;   /* in: allocate with malloc (freed by ipcx_free) */
+};
+
+struct ipcx__transport {
+    const char *scheme;
+    unsigned caps;
+    size_t ep_size;
+    /* Opens a named endpoint from ep->addr, ep->role, ep->opts. May block only for
+     * a connect attempt. On failure releases everything it took. */
+    int (*open)(struct ipcx__ep *ep);
+    /* Makes two connected endpoints (both roles). On failure releases everything. */
+    int (*pair)(struct ipcx__ep *a, struct ipcx__ep *b);
+    /* Sends one message of len bytes gathered from iov (niov <= IPCX__MAX_IOV),
+     * waiting until dl. Called with send_mu held. All or nothing. */
+    int (*send)(struct ipcx__ep *ep, const struct iovec *iov, int niov, size_t len,
+                ipcx__deadline dl);
+    /* Receives one message into rb, waiting until dl. Called with recv_mu held.
+     * On IPCX_EMSGSIZE sets rb->len and keeps the message first in line. */
+    int (*recv)(struct ipcx__ep *ep, struct ipcx__rbuf *rb, ipcx__deadline dl);
+    /* The endpoint's readiness fd. Called with recv_mu held. */
+    int (*pollfd)(struct ipcx__ep *ep);
+    /* Fills the transport's part of st. Called with recv_mu held. */
+    void (*stats)(struct ipcx__ep *ep, ipcx_stats *st);
+    /* Removes the mailbox named by addr. NULL: IPCX_ENOTSUP. */
+    int (*unlink)(const char *addr);
+    /* Releases everything. Never blocks, never fails; no other call is running. */
+    void (*close)(struct ipcx__ep *ep);
+};
+
+extern const struct ipcx__transport ipcx__transport_pipe;
+extern const struct ipcx__transport ipcx__transport_fifo;
+extern const struct ipcx__transport ipcx__transport_unix;
+extern const struct ipcx__transport ipcx__transport_tcp;
+
+#endif
