@@ -88,6 +88,8 @@ int ipcx_open(ipcx_mailbox **mbp, const char *url, const ipcx_opts *opts)
         return IPCX_ENOTSUP;
     if (o.role == IPCX_BOTH && !(tp->caps & IPCX__CAP_BOTH))
         return IPCX_ENOTSUP;
+    if (o.on_full == IPCX_FULL_OVERWRITE && !(tp->caps & IPCX__CAP_OVERWRITE))
+        return IPCX_ENOTSUP;
     struct ipcx__ep *ep = ep_alloc(tp, &o, addr);
     if (!ep)
         return IPCX_ENOMEM;
@@ -113,7 +115,8 @@ int ipcx_pair(ipcx_mailbox **ap, ipcx_mailbox **bp, const char *url, const ipcx_
         return IPCX_EBADURL;
     if ((rc = opts_normalise(&o, opts)) < 0)
         return rc;
-    if (!(tp->caps & IPCX__CAP_PAIR))
+    if (!(tp->caps & IPCX__CAP_PAIR) ||
+        (o.on_full == IPCX_FULL_OVERWRITE && !(tp->caps & IPCX__CAP_OVERWRITE)))
         return IPCX_ENOTSUP;
     o.role = IPCX_BOTH;
     struct ipcx__ep *a = ep_alloc(tp, &o, "");

@@ -21,6 +21,7 @@
 #define IPCX__CAP_OPEN 0x1u /* named mailboxes through ipcx_open */
 #define IPCX__CAP_PAIR 0x2u /* ipcx_pair */
 #define IPCX__CAP_BOTH 0x4u /* one named endpoint may both send and receive */
+#define IPCX__CAP_OVERWRITE 0x8u /* IPCX_FULL_OVERWRITE: a full mailbox drops its oldest */
 
 #define IPCX__MAX_IOV 64
 
