@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -179,7 +180,8 @@ int ipcx__tcp_addr(const char *addr, struct sockaddr_storage *sa, socklen_t *sal
         host[colon - addr] = '\0';
         port = colon + 1;
     }
-    if (*port == '\0' || strspn(port, "0123456789") != strlen(port) || strlen(port) > 5)
+    if (*port == '\0' || strspn(port, "0123456789") != strlen(port) || strlen(port) > 5 ||
+        atoi(port) > 65535)
         return IPCX_EBADURL;
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
     struct addrinfo *res = NULL;
@@ -367,4 +369,11 @@ int ipcx__fifo_open(const char *path, int for_write)
         return -ENOTSUP; /* a regular file at that path is not a mailbox */
     }
     return fd;
+}
+
+int ipcx__sock_peer_closed(int fd)
+{
+    char b;
+    ssize_t n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR);
 }

@@ -53,6 +53,8 @@ int ipcx__tcp_addr(const char *addr, struct sockaddr_storage *sa, socklen_t *sal
 int ipcx__sock_listen(const struct sockaddr_storage *sa, socklen_t salen);
 /* A non-blocking connect; returns the fd, -EINPROGRESS never (waits up to dl), or -errno. */
 int ipcx__sock_connect(const struct sockaddr_storage *sa, socklen_t salen, ipcx__deadline dl);
+/* 1 if the peer of a connected socket has closed or reset it, else 0 (never blocks). */
+int ipcx__sock_peer_closed(int fd);
 /* accept4 non-blocking close-on-exec; returns the fd or -errno. */
 int ipcx__sock_accept(int lfd);
 

@@ -147,9 +147,15 @@ static void asm_remove(struct stream_conn *c, int i)
     c->asms[i] = c->asms[--c->nasm];
 }
 
-static void conn_free(struct ipcx__stream *s, struct stream_conn *c)
+/*
+ * Forgets a connection. unwatch is 0 only while the whole endpoint closes:
+ * after fork() the epoll set may be shared with the other process's copy of
+ * the endpoint, and removing watches from it would blind that process.
+ */
+static void conn_free(struct ipcx__stream *s, struct stream_conn *c, int unwatch)
 {
-    ipcx__epoll_del(s->epfd, c->fd);
+    if (unwatch)
+        ipcx__epoll_del(s->epfd, c->fd);
     ipcx__fd_close(c->fd);
     asm_clear(c);
     free(c->buf);
@@ -173,7 +179,7 @@ static void conn_drop(struct ipcx__stream *s, struct stream_conn *c, int err)
     }
     if (s->lfd < 0)
         s->peer_gone = 1;
-    conn_free(s, c);
+    conn_free(s, c, 1);
 }
 
 static void ready_push(struct ipcx__stream *s, struct stream_conn *c, int at_head)
@@ -614,6 +620,8 @@ static int write_frame(struct ipcx__stream *s, const struct iovec *frame, int nf
     struct iovec *v;
     int n, started;
 restart:
+    if (s->wfd >= 0 && s->hooks->probe_eof && ipcx__sock_peer_closed(s->wfd))
+        sender_disconnect(s);
     memcpy(buf, frame, (size_t)nframe * sizeof *frame);
     v = buf;
     n = nframe;
@@ -731,7 +739,7 @@ void ipcx__stream_fini(struct ipcx__stream *s)
         pend_flush(s, 0); /* one try; an unfinished frame is discarded by the receiver */
     sender_disconnect(s);
     while (s->nconns)
-        conn_free(s, s->conns[s->nconns - 1]);
+        conn_free(s, s->conns[s->nconns - 1], 0);
     free(s->conns);
     s->conns = NULL;
     ipcx__fd_close(s->lfd);

@@ -29,6 +29,9 @@ struct stream_asm;
 struct ipcx__stream_hooks {
     int is_socket; /* writes use MSG_NOSIGNAL instead of masking SIGPIPE */
     size_t frag;   /* 0: one frame per message; else at most this many bytes per write */
+    /* Check before each message that the receiver has not closed: TCP accepts a
+     * write after the peer's close and loses it, where a UNIX socket fails at once. */
+    int probe_eof;
     /* Connects the sender: returns an fd, IPCX_EAGAIN while no receiver exists, or an error. */
     int (*connect)(struct ipcx__stream *s, ipcx__deadline dl);
 };
