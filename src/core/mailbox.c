@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "os/alloc.h"
 
 #define SCHEME_MAX 16
 
@@ -38,10 +39,10 @@ static int opts_normalise(ipcx_opts *dst, const ipcx_opts *src)
 static struct ipcx__ep *ep_alloc(const struct ipcx__transport *tp, const ipcx_opts *opts,
                                  const char *addr)
 {
-    struct ipcx__ep *ep = calloc(1, tp->ep_size);
+    struct ipcx__ep *ep = ipcx__calloc(1, tp->ep_size);
     if (!ep)
         return NULL;
-    ep->addr = strdup(addr);
+    ep->addr = ipcx__strdup(addr);
     if (!ep->addr) {
         free(ep);
         return NULL;

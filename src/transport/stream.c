@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "os/alloc.h"
+
 #define CONN_BUF_INIT ((size_t)64 << 10) /* read buffer; grows for a larger frame */
 #define CONN_BUF_KEEP ((size_t)1 << 20)  /* a grown buffer is given back once empty */
 #define ASM_MAX 64                       /* partial fragmented messages kept per descriptor */
@@ -103,34 +105,43 @@ int ipcx__stream_listen(struct ipcx__stream *s, int lfd)
     return 0;
 }
 
-static struct stream_conn *conn_add(struct ipcx__stream *s, int fd, int fixed)
+/* Room for one more connection, made before the descriptor exists so that a
+ * failure leaves a waiting sender in the kernel's backlog instead of losing it. */
+static struct stream_conn *conn_prepare(struct ipcx__stream *s)
 {
     if (s->nconns == s->conns_cap) {
         size_t ncap = s->conns_cap ? 2 * s->conns_cap : 8;
-        struct stream_conn **n = realloc(s->conns, ncap * sizeof *n);
+        struct stream_conn **n = ipcx__realloc(s->conns, ncap * sizeof *n);
         if (!n)
             return NULL;
         s->conns = n;
         s->conns_cap = ncap;
     }
-    struct stream_conn *c = calloc(1, sizeof *c);
-    if (!c)
-        return NULL;
+    return ipcx__calloc(1, sizeof(struct stream_conn));
+}
+
+static int conn_attach(struct ipcx__stream *s, struct stream_conn *c, int fd, int fixed)
+{
     c->fd = fd;
     c->fixed = fixed;
     c->done = -1;
-    if (ipcx__epoll_add(s->epfd, fd, c) < 0) {
-        free(c);
-        return NULL;
-    }
+    int rc = ipcx__epoll_add(s->epfd, fd, c);
+    if (rc < 0)
+        return rc;
     c->idx = s->nconns;
     s->conns[s->nconns++] = c;
-    return c;
+    return 0;
 }
 
 int ipcx__stream_add_fixed(struct ipcx__stream *s, int fd)
 {
-    return conn_add(s, fd, 1) ? 0 : IPCX_ENOMEM;
+    struct stream_conn *c = conn_prepare(s);
+    if (!c)
+        return IPCX_ENOMEM;
+    int rc = conn_attach(s, c, fd, 1);
+    if (rc < 0)
+        free(c);
+    return rc;
 }
 
 static void asm_clear(struct stream_conn *c)
@@ -222,15 +233,22 @@ static size_t ready_count(const struct ipcx__stream *s)
     return n;
 }
 
-static void accept_all(struct ipcx__stream *s)
+/* Accepts every waiting sender; IPCX_ENOMEM leaves the rest in the backlog. */
+static int accept_all(struct ipcx__stream *s)
 {
     for (;;) {
+        struct stream_conn *c = conn_prepare(s);
+        if (!c)
+            return IPCX_ENOMEM;
         int fd = ipcx__sock_accept(s->lfd);
-        if (fd < 0)
-            return; /* EAGAIN, or a transient error such as EMFILE: the listener stays */
-        if (!conn_add(s, fd, 0)) {
+        if (fd < 0) {
+            free(c);
+            return 0; /* EAGAIN, or a transient error such as EMFILE: the listener stays */
+        }
+        if (conn_attach(s, c, fd, 0) < 0) {
+            free(c);
             ipcx__fd_close(fd);
-            return;
+            return 0;
         }
         s->accepted++;
     }
@@ -240,14 +258,14 @@ static void accept_all(struct ipcx__stream *s)
 static int ready_merge(struct ipcx__stream *s, ipcx__deadline dl)
 {
     void *ck[64];
-    int n = ipcx__epoll_wait(s->epfd, ck, 64, dl);
+    int rc = 0, n = ipcx__epoll_wait(s->epfd, ck, 64, dl);
     for (int i = 0; i < n; i++) {
         if (ck[i] == &listen_mark)
-            accept_all(s);
+            rc = accept_all(s);
         else if (ck[i] != &event_mark)
             ready_push(s, ck[i], 0);
     }
-    return n;
+    return rc < 0 ? rc : n;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -267,7 +285,7 @@ static int conn_reserve(struct stream_conn *c, size_t need)
     size_t ncap = c->cap ? c->cap : CONN_BUF_INIT;
     while (ncap < need || ncap <= c->len)
         ncap *= 2;
-    unsigned char *b = realloc(c->buf, ncap);
+    unsigned char *b = ipcx__realloc(c->buf, ncap);
     if (!b)
         return IPCX_ENOMEM;
     c->buf = b;
@@ -307,7 +325,7 @@ static int asm_feed(struct ipcx__stream *s, struct stream_conn *c, unsigned flag
         size_t ncap = a->cap ? a->cap : 4096;
         while (ncap < a->len + len)
             ncap *= 2;
-        unsigned char *d = realloc(a->data, ncap);
+        unsigned char *d = ipcx__realloc(a->data, ncap);
         if (!d) {
             asm_remove(c, i);
             return IPCX_ENOMEM;
@@ -396,7 +414,7 @@ static int conn_deliver(struct stream_conn *c, struct ipcx__rbuf *rb)
     }
     rb->len = len;
     if (rb->alloc) {
-        void *m = malloc(len ? len : 1);
+        void *m = ipcx__malloc(len ? len : 1);
         if (!m)
             return IPCX_ENOMEM;
         if (len)
@@ -451,6 +469,10 @@ static int serve_ready(struct ipcx__stream *s, struct ipcx__rbuf *rb)
         int rc = conn_pull(s, c);
         if (rc == PULL_NEED)
             continue;
+        if (rc == IPCX_ENOMEM) {
+            ready_push(s, c, 1); /* nothing was consumed: try again later */
+            return rc;
+        }
         if (rc < 0) {
             conn_drop(s, c, rc == IPCX_ECONNRESET ? 0 : IPCX_EPEERPROTO);
             continue;
@@ -595,7 +617,7 @@ static int pend_stash(struct ipcx__stream *s, const struct iovec *v, int n)
     size_t total = 0;
     for (int i = 0; i < n; i++)
         total += v[i].iov_len;
-    s->pend = malloc(total);
+    s->pend = ipcx__malloc(total);
     if (!s->pend) {
         sender_disconnect(s); /* the receiver discards the truncated frame */
         return IPCX_ENOMEM;
