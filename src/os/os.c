@@ -109,10 +109,12 @@ static ssize_t pipe_writev_nosig(int fd, const struct iovec *iov, int niov)
     sigset_t pipe_set, old, pending;
     sigemptyset(&pipe_set);
     sigaddset(&pipe_set, SIGPIPE);
-    /* A SIGPIPE already pending for the thread is not ours to consume. */
-    sigpending(&pending);
-    int was_pending = sigismember(&pending, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+    /* Only a thread that already blocked SIGPIPE can have one pending, and
+     * that one is not ours to consume; otherwise no extra call is needed. */
+    int was_pending = 0;
+    if (sigismember(&old, SIGPIPE) && sigpending(&pending) == 0)
+        was_pending = sigismember(&pending, SIGPIPE);
     ssize_t n;
     do
         n = writev(fd, iov, niov);
@@ -123,7 +125,8 @@ static ssize_t pipe_writev_nosig(int fd, const struct iovec *iov, int niov)
         while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR)
             ;
     }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (!sigismember(&old, SIGPIPE))
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
     return n < 0 ? -err : n;
 }
 
