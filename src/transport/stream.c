@@ -18,6 +18,11 @@
 #define CONN_BUF_KEEP ((size_t)1 << 20)  /* a grown buffer is given back once empty */
 #define ASM_MAX 64                       /* partial fragmented messages kept per descriptor */
 #define CONNECT_BACKOFF_MAX (50 * IPCX_MSEC)
+/* Reads into the buffer stop here, so that most of a large frame can be read
+ * straight into the caller's memory instead of being copied through ours. */
+#define READ_CHUNK ((size_t)16 << 10)
+#define DIRECT_MIN READ_CHUNK           /* frames this large are read in place */
+#define DIRECT_PATIENCE (2 * IPCX_MSEC) /* wait inside a frame before giving the turn away */
 
 /* A message being rebuilt from fragments, keyed by its sender's tag. */
 struct stream_asm {
@@ -340,12 +345,70 @@ static int asm_feed(struct ipcx__stream *s, struct stream_conn *c, unsigned flag
     return 0;
 }
 
+/* Puts a frame's first bytes back into c's (empty) buffer; used when its rest is late. */
+static int conn_unread(struct stream_conn *c, const unsigned char *p, size_t n, size_t flen)
+{
+    c->off = c->len = 0;
+    if (conn_reserve(c, IPCX__FRAME_HDR + n) < 0)
+        return IPCX_ENOMEM;
+    ipcx__frame_build(c->buf, 0, 0, flen);
+    memcpy(c->buf + IPCX__FRAME_HDR, p, n);
+    c->len = IPCX__FRAME_HDR + n;
+    return 0;
+}
+
+/*
+ * Receives a large frame whose header is buffered straight into the caller's
+ * memory: one copy of what is buffered, then reads in place. If the rest is
+ * late (a slow or hostile sender) the bytes go back into c's buffer and the
+ * turn passes to the next sender. Returns 0 (delivered), PULL_NEED or an error.
+ */
+static int conn_direct(struct stream_conn *c, struct ipcx__rbuf *rb, size_t flen,
+                       ipcx__deadline dl)
+{
+    unsigned char *dst = rb->alloc ? ipcx__malloc(flen) : rb->buf;
+    if (!dst)
+        return IPCX_ENOMEM;
+    size_t got = c->len - IPCX__FRAME_HDR;
+    memcpy(dst, c->buf + c->off + IPCX__FRAME_HDR, got);
+    c->off = c->len = 0;
+    ipcx__deadline patience = 0;
+    if (dl != 0) {
+        patience = ipcx__now_ns() + DIRECT_PATIENCE;
+        patience = patience < dl ? patience : dl;
+    }
+    int rc = 0;
+    while (got < flen && rc == 0) {
+        ssize_t n = ipcx__fd_read(c->fd, dst + got, flen - got);
+        if (n > 0)
+            got += (size_t)n;
+        else if (n == 0)
+            rc = IPCX_EPEERPROTO; /* cut by end of stream */
+        else if (n != -EAGAIN)
+            rc = (int)n;
+        else if (ipcx__fd_wait(c->fd, POLLIN, patience) < 0)
+            rc = conn_unread(c, dst, got, flen) < 0 ? IPCX_ENOMEM : PULL_NEED;
+    }
+    if (rc == 0) {
+        rb->len = flen;
+        if (rb->alloc)
+            rb->buf = dst;
+        c->full_read = 1; /* the next frame may already be waiting */
+        return 0;
+    }
+    if (rb->alloc)
+        free(dst);
+    return rc == IPCX_ENOMEM ? IPCX_EPEERPROTO : rc; /* bytes were lost with the memory */
+}
+
 /*
  * Finds the next whole message of c, reading without blocking as needed.
  * Returns PULL_MSG (the message is c->asms[c->done] or the frame at buf+off),
- * PULL_NEED (no whole message yet), or a negative IPCX_E* error.
+ * 0 (a large frame already delivered into rb in place), PULL_NEED (no whole
+ * message yet), or a negative IPCX_E* error.
  */
-static int conn_pull(struct ipcx__stream *s, struct stream_conn *c)
+static int conn_pull(struct ipcx__stream *s, struct stream_conn *c, struct ipcx__rbuf *rb,
+                     ipcx__deadline dl)
 {
     const size_t max = s->ep.opts.max_msg;
     for (;;) {
@@ -378,6 +441,9 @@ static int conn_pull(struct ipcx__stream *s, struct stream_conn *c)
                 }
                 continue;
             }
+            if (!(flags & IPCX__FRAME_FRAG) && flen >= DIRECT_MIN && !c->eof &&
+                (rb->alloc || rb->cap >= flen))
+                return conn_direct(c, rb, (size_t)flen, dl);
         }
         if (c->eof)
             return c->len || c->nasm ? IPCX_EPEERPROTO : IPCX_ECONNRESET;
@@ -385,6 +451,8 @@ static int conn_pull(struct ipcx__stream *s, struct stream_conn *c)
         if (rc < 0)
             return rc;
         size_t space = c->cap - c->off - c->len;
+        if (need <= READ_CHUNK && space > READ_CHUNK)
+            space = READ_CHUNK;
         ssize_t n = ipcx__fd_read(c->fd, c->buf + c->off + c->len, space);
         if (n > 0) {
             c->len += (size_t)n;
@@ -455,7 +523,7 @@ static void event_sync(struct ipcx__stream *s)
 }
 
 /* Serves the ready list round-robin: returns 0 with a message, PULL_NEED if none is ready. */
-static int serve_ready(struct ipcx__stream *s, struct ipcx__rbuf *rb)
+static int serve_ready(struct ipcx__stream *s, struct ipcx__rbuf *rb, ipcx__deadline dl)
 {
     struct stream_conn *c;
     while (s->ready_head) {
@@ -466,7 +534,7 @@ static int serve_ready(struct ipcx__stream *s, struct ipcx__rbuf *rb)
         }
         c = ready_pop(s);
         s->round_left--;
-        int rc = conn_pull(s, c);
+        int rc = conn_pull(s, c, rb, dl);
         if (rc == PULL_NEED)
             continue;
         if (rc == IPCX_ENOMEM) {
@@ -477,7 +545,8 @@ static int serve_ready(struct ipcx__stream *s, struct ipcx__rbuf *rb)
             conn_drop(s, c, rc == IPCX_ECONNRESET ? 0 : IPCX_EPEERPROTO);
             continue;
         }
-        rc = conn_deliver(c, rb);
+        if (rc == PULL_MSG)
+            rc = conn_deliver(c, rb);
         if (rc < 0) {
             ready_push(s, c, 1); /* the message stays first in line */
             return rc;
@@ -494,7 +563,7 @@ int ipcx__stream_recv(struct ipcx__ep *ep, struct ipcx__rbuf *rb, ipcx__deadline
     struct ipcx__stream *s = (struct ipcx__stream *)ep;
     int rc;
     for (;;) {
-        rc = serve_ready(s, rb);
+        rc = serve_ready(s, rb, dl);
         if (rc != PULL_NEED)
             break;
         if (s->peer_gone) {
