@@ -93,10 +93,10 @@ int ipcx__fd_wait(int fd, short events, ipcx__deadline dl)
     }
 }
 
-ssize_t ipcx__fd_read(int fd, void *buf, size_t len)
+ssize_t ipcx__fd_read(int fd, int is_socket, void *buf, size_t len)
 {
     for (;;) {
-        ssize_t n = read(fd, buf, len);
+        ssize_t n = is_socket ? recv(fd, buf, len, MSG_DONTWAIT) : read(fd, buf, len);
         if (n >= 0)
             return n;
         if (errno != EINTR)
@@ -130,13 +130,13 @@ static ssize_t pipe_writev_nosig(int fd, const struct iovec *iov, int niov)
     return n < 0 ? -err : n;
 }
 
-ssize_t ipcx__fd_writev(int fd, int is_socket, const struct iovec *iov, int niov)
+ssize_t ipcx__fd_writev(int fd, int is_socket, int wait, const struct iovec *iov, int niov)
 {
     if (!is_socket)
         return pipe_writev_nosig(fd, iov, niov);
     struct msghdr mh = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)niov};
     for (;;) {
-        ssize_t n = sendmsg(fd, &mh, MSG_NOSIGNAL);
+        ssize_t n = sendmsg(fd, &mh, MSG_NOSIGNAL | (wait ? 0 : MSG_DONTWAIT));
         if (n >= 0)
             return n;
         if (errno != EINTR)
@@ -238,6 +238,11 @@ int ipcx__sock_connect(const struct sockaddr_storage *sa, socklen_t salen, ipcx_
     }
     if (rc == 0)
         rc = sock_nodelay(fd, sa->ss_family);
+    if (rc == 0) {
+        int fl = fcntl(fd, F_GETFL);
+        if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+            rc = -errno;
+    }
     if (rc < 0) {
         close(fd);
         return rc;
@@ -324,8 +329,7 @@ int ipcx__pipe_open(int fds[2])
 
 int ipcx__sock_pair(int fds[2])
 {
-    return socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) < 0 ? -errno
-                                                                                        : 0;
+    return socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0 ? -errno : 0;
 }
 
 int ipcx__fd_dup(int fd)

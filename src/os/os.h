@@ -37,11 +37,16 @@ int ipcx__deadline_ms(ipcx__deadline dl);
 /*
  * writev() that never delivers SIGPIPE to the process: for sockets it uses
  * MSG_NOSIGNAL; for pipes it blocks SIGPIPE in the calling thread, writes, and
- * consumes a SIGPIPE it caused. Returns bytes written or -errno.
+ * consumes a SIGPIPE it caused. With wait set, a socket write blocks in the
+ * kernel until everything is written (one call, as a plain blocking write);
+ * otherwise it never blocks (pipes never do). Returns bytes written or -errno.
  */
-ssize_t ipcx__fd_writev(int fd, int is_socket, const struct iovec *iov, int niov);
-/* read() returning bytes or -errno (EINTR retried). 0 means end of stream. */
-ssize_t ipcx__fd_read(int fd, void *buf, size_t len);
+ssize_t ipcx__fd_writev(int fd, int is_socket, int wait, const struct iovec *iov, int niov);
+/*
+ * A read that never blocks (sockets: MSG_DONTWAIT, whatever the descriptor's
+ * mode), returning bytes or -errno (EINTR retried). 0 means end of stream.
+ */
+ssize_t ipcx__fd_read(int fd, int is_socket, void *buf, size_t len);
 
 /* Fills sa for "unix" addresses: "/path" or "@abstract". Returns its length or -errno. */
 int ipcx__unix_addr(const char *addr, struct sockaddr_storage *sa, socklen_t *salen);
@@ -51,7 +56,7 @@ int ipcx__tcp_addr(const char *addr, struct sockaddr_storage *sa, socklen_t *sal
 
 /* socket+bind+listen, non-blocking, close-on-exec. Returns the fd or -errno. */
 int ipcx__sock_listen(const struct sockaddr_storage *sa, socklen_t salen);
-/* A non-blocking connect; returns the fd, -EINPROGRESS never (waits up to dl), or -errno. */
+/* Connects within dl; returns a blocking-mode fd (writes choose per call), or -errno. */
 int ipcx__sock_connect(const struct sockaddr_storage *sa, socklen_t salen, ipcx__deadline dl);
 /* 1 if the peer of a connected socket has closed or reset it, else 0 (never blocks). */
 int ipcx__sock_peer_closed(int fd);

@@ -23,12 +23,7 @@
 #include <time.h>
 
 /* Exit codes, documented in `ipcx --help` and docs/cli.md. */
-enum {
-    EXIT_OK = 0,
-    EXIT_RUNTIME = 1,
-    EXIT_USAGE = 2,
-    EXIT_TIMEDOUT = 3
-};
+enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_TIMEDOUT = 3 };
 
 /*
  * The longest single wait handed to the library while receiving. The library
@@ -57,19 +52,18 @@ static int cmd_recv(int argc, char **argv);
 static int cmd_unlink(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 
-#define TIME_HELP \
-    "T is a number with an optional unit: ns, us, ms, s (the default) or m;\n" \
-    "decimals are allowed (0.5, 1.5ms). 0 tries once; 'inf' or a negative\n" \
+#define TIME_HELP                                                                                  \
+    "T is a number with an optional unit: ns, us, ms, s (the default) or m;\n"                     \
+    "decimals are allowed (0.5, 1.5ms). 0 tries once; 'inf' or a negative\n"                       \
     "number waits forever.\n"
 
-#define SIZE_HELP \
-    "N is a number of bytes with an optional K, M or G suffix (powers of 1024).\n"
+#define SIZE_HELP "N is a number of bytes with an optional K, M or G suffix (powers of 1024).\n"
 
-#define EXIT_HELP \
-    "Exit status:\n" \
-    "  0  success\n" \
-    "  1  runtime error (the library's code is printed), or writing output failed\n" \
-    "  2  usage error\n" \
+#define EXIT_HELP                                                                                  \
+    "Exit status:\n"                                                                               \
+    "  0  success\n"                                                                               \
+    "  1  runtime error (the library's code is printed), or writing output failed\n"               \
+    "  2  usage error\n"                                                                           \
     "  3  timed out (or nothing was waiting, with a timeout of 0)\n"
 
 static const char send_usage[] =
@@ -114,16 +108,15 @@ static const char unlink_usage[] =
     "  -h, --help  print this help and exit\n"
     "\n" EXIT_HELP;
 
-static const char help_usage[] =
-    "Usage: ipcx help [COMMAND]\n"
-    "\n"
-    "Lists the commands, or prints the usage of COMMAND.\n";
+static const char help_usage[] = "Usage: ipcx help [COMMAND]\n"
+                                 "\n"
+                                 "Lists the commands, or prints the usage of COMMAND.\n";
 
 static const struct tool_cmd tool_cmds[] = {
-    { "send", cmd_send, "send messages (arguments or lines of stdin) to a mailbox", send_usage },
-    { "recv", cmd_recv, "receive messages from a mailbox and print them", recv_usage },
-    { "unlink", cmd_unlink, "remove a mailbox's name (socket or FIFO path)", unlink_usage },
-    { "help", cmd_help, "list the commands, or show one command's usage", help_usage },
+    {"send", cmd_send, "send messages (arguments or lines of stdin) to a mailbox", send_usage},
+    {"recv", cmd_recv, "receive messages from a mailbox and print them", recv_usage},
+    {"unlink", cmd_unlink, "remove a mailbox's name (socket or FIFO path)", unlink_usage},
+    {"help", cmd_help, "list the commands, or show one command's usage", help_usage},
 };
 
 #define TOOL_NCMDS (sizeof tool_cmds / sizeof tool_cmds[0])
@@ -179,8 +172,8 @@ static int tool_is_help(const char *arg)
  * a match, 0 if argv[*i] is some other argument, and -1 after printing a
  * usage error if the value is missing.
  */
-static int tool_opt_value(const char *cmd, int argc, char **argv, int *i,
-                          const char *lng, const char *shrt, const char **val)
+static int tool_opt_value(const char *cmd, int argc, char **argv, int *i, const char *lng,
+                          const char *shrt, const char **val)
 {
     const char *arg = argv[*i];
     size_t n = strlen(lng);
@@ -213,8 +206,11 @@ static int tool_opt_value(const char *cmd, int argc, char **argv, int *i,
  */
 static int tool_parse_time(const char *text, int64_t *out)
 {
-    static const struct { const char *suffix; double ns; } units[] = {
-        { "", 1e9 }, { "ns", 1.0 }, { "us", 1e3 }, { "ms", 1e6 }, { "s", 1e9 }, { "m", 60e9 },
+    static const struct {
+        const char *suffix;
+        double ns;
+    } units[] = {
+        {"", 1e9}, {"ns", 1.0}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9},
     };
     const char *p = text;
     char *end;
@@ -275,10 +271,20 @@ static int tool_parse_uint(const char *text, int allow_suffix, unsigned long lon
         if (!allow_suffix || end[1] != '\0')
             return -1;
         switch (*end) {
-        case 'K': case 'k': mult = 1ull << 10; break;
-        case 'M': case 'm': mult = 1ull << 20; break;
-        case 'G': case 'g': mult = 1ull << 30; break;
-        default: return -1;
+        case 'K':
+        case 'k':
+            mult = 1ull << 10;
+            break;
+        case 'M':
+        case 'm':
+            mult = 1ull << 20;
+            break;
+        case 'G':
+        case 'g':
+            mult = 1ull << 30;
+            break;
+        default:
+            return -1;
         }
     }
     if (v > max / mult)
@@ -322,8 +328,7 @@ static int tool_common_opt(const char *cmd, int argc, char **argv, int *i, struc
 }
 
 /* Sends one message, reporting a failure; returns an exit code. */
-static int send_one(ipcx_mailbox *mb, const char *url, const void *buf, size_t len,
-                    int64_t timeout)
+static int send_one(ipcx_mailbox *mb, const char *url, const void *buf, size_t len, int64_t timeout)
 {
     int rc = ipcx_send(mb, buf, len, timeout);
 
@@ -353,7 +358,7 @@ static int send_lines(ipcx_mailbox *mb, const char *url, int64_t timeout)
 
 static int cmd_send(int argc, char **argv)
 {
-    struct tool_common c = { IPCX_FOREVER, 0 };
+    struct tool_common c = {IPCX_FOREVER, 0};
     ipcx_opts opts = IPCX_OPTS_INIT;
     ipcx_mailbox *mb;
     int npos = 0, code = EXIT_OK, rc, i;
@@ -381,8 +386,10 @@ static int cmd_send(int argc, char **argv)
         if (m > 0)
             continue;
         if (arg[0] == '-' && arg[1] != '\0')
-            return tool_usage_error("send", "unknown option '%s' (use -- before a message "
-                                    "that begins with '-')", arg);
+            return tool_usage_error("send",
+                                    "unknown option '%s' (use -- before a message "
+                                    "that begins with '-')",
+                                    arg);
         argv[npos++] = argv[i];
     }
     for (; i < argc; i++)
@@ -415,7 +422,7 @@ static void recv_on_signal(int sig)
  */
 static void recv_install_handlers(void)
 {
-    static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
     struct sigaction sa, old;
 
     memset(&sa, 0, sizeof sa);
@@ -489,7 +496,7 @@ static int recv_print(const void *buf, size_t len, int term)
 
 static int cmd_recv(int argc, char **argv)
 {
-    struct tool_common c = { IPCX_FOREVER, 0 };
+    struct tool_common c = {IPCX_FOREVER, 0};
     ipcx_opts opts = IPCX_OPTS_INIT;
     ipcx_mailbox *mb;
     const char *url = NULL;
@@ -609,15 +616,16 @@ static void tool_print_overview(FILE *f)
           "\n"
           "Sends and receives messages over Linux IPC through libipcx.\n"
           "\n"
-          "Commands:\n", f);
+          "Commands:\n",
+          f);
     for (size_t i = 0; i < TOOL_NCMDS; i++)
         fprintf(f, "  %-8s %s\n", tool_cmds[i].name, tool_cmds[i].summary);
     fputs("\n"
           "URLs: unix:///abs/path, unix://@abstract, fifo:///abs/path,\n"
           "      tcp://host:port, tcp://[::1]:port\n"
-          "\n" EXIT_HELP
-          "\n"
-          "Run 'ipcx COMMAND --help' for a command's options.\n", f);
+          "\n" EXIT_HELP "\n"
+          "Run 'ipcx COMMAND --help' for a command's options.\n",
+          f);
 }
 
 static int cmd_help(int argc, char **argv)

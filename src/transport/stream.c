@@ -23,6 +23,7 @@
 #define READ_CHUNK ((size_t)16 << 10)
 #define DIRECT_MIN READ_CHUNK           /* frames this large are read in place */
 #define DIRECT_PATIENCE (2 * IPCX_MSEC) /* wait inside a frame before giving the turn away */
+#define LONE_MERGE 16
 
 /* A message being rebuilt from fragments, keyed by its sender's tag. */
 struct stream_asm {
@@ -363,7 +364,7 @@ static int conn_unread(struct stream_conn *c, const unsigned char *p, size_t n, 
  * late (a slow or hostile sender) the bytes go back into c's buffer and the
  * turn passes to the next sender. Returns 0 (delivered), PULL_NEED or an error.
  */
-static int conn_direct(struct stream_conn *c, struct ipcx__rbuf *rb, size_t flen,
+static int conn_direct(struct stream_conn *c, int is_socket, struct ipcx__rbuf *rb, size_t flen,
                        ipcx__deadline dl)
 {
     unsigned char *dst = rb->alloc ? ipcx__malloc(flen) : rb->buf;
@@ -379,7 +380,7 @@ static int conn_direct(struct stream_conn *c, struct ipcx__rbuf *rb, size_t flen
     }
     int rc = 0;
     while (got < flen && rc == 0) {
-        ssize_t n = ipcx__fd_read(c->fd, dst + got, flen - got);
+        ssize_t n = ipcx__fd_read(c->fd, is_socket, dst + got, flen - got);
         if (n > 0)
             got += (size_t)n;
         else if (n == 0)
@@ -443,7 +444,7 @@ static int conn_pull(struct ipcx__stream *s, struct stream_conn *c, struct ipcx_
             }
             if (!(flags & IPCX__FRAME_FRAG) && flen >= DIRECT_MIN && !c->eof &&
                 (rb->alloc || rb->cap >= flen))
-                return conn_direct(c, rb, (size_t)flen, dl);
+                return conn_direct(c, s->hooks->is_socket, rb, (size_t)flen, dl);
         }
         if (c->eof)
             return c->len || c->nasm ? IPCX_EPEERPROTO : IPCX_ECONNRESET;
@@ -453,7 +454,7 @@ static int conn_pull(struct ipcx__stream *s, struct stream_conn *c, struct ipcx_
         size_t space = c->cap - c->off - c->len;
         if (need <= READ_CHUNK && space > READ_CHUNK)
             space = READ_CHUNK;
-        ssize_t n = ipcx__fd_read(c->fd, c->buf + c->off + c->len, space);
+        ssize_t n = ipcx__fd_read(c->fd, s->hooks->is_socket, c->buf + c->off + c->len, space);
         if (n > 0) {
             c->len += (size_t)n;
             c->full_read = (size_t)n == space;
@@ -527,9 +528,12 @@ static int serve_ready(struct ipcx__stream *s, struct ipcx__rbuf *rb, ipcx__dead
 {
     struct stream_conn *c;
     while (s->ready_head) {
-        /* After a full round, merge fresh readiness so a busy sender cannot starve a new one. */
+        /* After a full round, merge fresh readiness so a busy sender cannot starve
+         * another. A lone sender can only delay the accept of a new one: check for
+         * that every LONE_MERGE rounds, sparing a system call per message. */
         if (s->round_left == 0) {
-            ready_merge(s, 0);
+            if (s->nconns > 1 || ++s->lone_rounds % LONE_MERGE == 0)
+                ready_merge(s, 0);
             s->round_left = ready_count(s);
         }
         c = ready_pop(s);
@@ -723,7 +727,7 @@ restart:
             if (rc < 0)
                 return rc;
         }
-        ssize_t w = ipcx__fd_writev(s->wfd, s->hooks->is_socket, v, n);
+        ssize_t w = ipcx__fd_writev(s->wfd, s->hooks->is_socket, dl == IPCX__NEVER, v, n);
         if (w > 0) {
             started = 1;
             iov_advance(&v, &n, (size_t)w);
@@ -748,7 +752,7 @@ static int pend_flush(struct ipcx__stream *s, ipcx__deadline dl)
 {
     struct iovec v = {s->pend + s->pend_off, s->pend_len - s->pend_off};
     while (v.iov_len) {
-        ssize_t w = ipcx__fd_writev(s->wfd, s->hooks->is_socket, &v, 1);
+        ssize_t w = ipcx__fd_writev(s->wfd, s->hooks->is_socket, dl == IPCX__NEVER, &v, 1);
         if (w > 0) {
             s->pend_off += (size_t)w;
             v.iov_base = (char *)v.iov_base + w;

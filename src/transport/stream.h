@@ -49,6 +49,7 @@ struct ipcx__stream {
     size_t nconns, conns_cap;
     struct stream_conn *ready_head, *ready_tail;
     size_t round_left;        /* services left before merging fresh readiness */
+    unsigned lone_rounds;     /* rounds served while only one connection exists */
     uint64_t accepted, dropped;
     int last_drop;
     /* sending side */
