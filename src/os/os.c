@@ -70,33 +70,63 @@ void ipcx__fd_close(int fd)
         close(fd); /* Linux releases the fd even on EINTR: never retry. */
 }
 
+int ipcx__fds_wait(struct pollfd *p, int n, ipcx__deadline dl)
+{
+    struct timespec ts, *tsp = NULL;
+    if (dl != IPCX__NEVER) {
+        int64_t left = dl == 0 ? 0 : dl - ipcx__now_ns();
+        if (left < 0)
+            left = 0;
+        ts.tv_sec = left / 1000000000;
+        ts.tv_nsec = left % 1000000000;
+        tsp = &ts;
+    }
+    int r = ppoll(p, (nfds_t)n, tsp, NULL);
+    if (r < 0)
+        return errno == EINTR ? 0 : -errno;
+    return r;
+}
+
 int ipcx__fd_wait(int fd, short events, ipcx__deadline dl)
 {
     for (;;) {
         struct pollfd p = {.fd = fd, .events = events};
-        struct timespec ts, *tsp = NULL;
-        if (dl != IPCX__NEVER) {
-            int64_t left = dl == 0 ? 0 : dl - ipcx__now_ns();
-            if (left < 0)
-                left = 0;
-            ts.tv_sec = left / 1000000000;
-            ts.tv_nsec = left % 1000000000;
-            tsp = &ts;
-        }
-        int n = ppoll(&p, 1, tsp, NULL);
+        int n = ipcx__fds_wait(&p, 1, dl);
         if (n > 0)
             return 0;
-        if (n == 0)
-            return dl == 0 ? IPCX_EAGAIN : IPCX_ETIMEDOUT;
-        if (errno != EINTR)
-            return -errno;
+        if (n < 0)
+            return n;
+        if (dl == 0)
+            return IPCX_EAGAIN;
+        if (dl != IPCX__NEVER && ipcx__now_ns() >= dl)
+            return IPCX_ETIMEDOUT;
     }
 }
 
-ssize_t ipcx__fd_read(int fd, int is_socket, void *buf, size_t len)
+static ssize_t pipe_read_nowait(int fd, void *buf, size_t len)
+{
+    struct iovec v = {buf, len};
+    ssize_t n = preadv2(fd, &v, 1, -1, RWF_NOWAIT);
+    /* Kernels without RWF_NOWAIT on pipes never had O_NONBLOCK cleared. */
+    return n < 0 && (errno == EOPNOTSUPP || errno == EINVAL) ? read(fd, buf, len) : n;
+}
+
+int ipcx__pipe_allow_blocking(int rfd)
+{
+    char b;
+    struct iovec v = {&b, 1};
+    if (preadv2(rfd, &v, 1, -1, RWF_NOWAIT) >= 0 || errno != EAGAIN)
+        return 0; /* an empty new pipe must answer EAGAIN, or the flag is not honoured */
+    int fl = fcntl(rfd, F_GETFL);
+    return fl >= 0 && fcntl(rfd, F_SETFL, fl & ~O_NONBLOCK) == 0;
+}
+
+ssize_t ipcx__fd_read(int fd, int is_socket, int wait, void *buf, size_t len)
 {
     for (;;) {
-        ssize_t n = is_socket ? recv(fd, buf, len, MSG_DONTWAIT) : read(fd, buf, len);
+        ssize_t n = is_socket ? recv(fd, buf, len, wait ? 0 : MSG_DONTWAIT)
+                    : wait    ? read(fd, buf, len)
+                              : pipe_read_nowait(fd, buf, len);
         if (n >= 0)
             return n;
         if (errno != EINTR)

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -31,6 +32,12 @@ void ipcx__fd_close(int fd);
  */
 int ipcx__fd_wait(int fd, short events, ipcx__deadline dl);
 
+/*
+ * ppoll over n descriptors until one is ready or dl passes. Returns how many
+ * are ready (0 on timeout or EINTR; the caller re-checks its deadline) or -errno.
+ */
+int ipcx__fds_wait(struct pollfd *p, int n, ipcx__deadline dl);
+
 /* Milliseconds left for epoll_wait: -1 forever, 0 past, else rounded up. */
 int ipcx__deadline_ms(ipcx__deadline dl);
 
@@ -43,10 +50,15 @@ int ipcx__deadline_ms(ipcx__deadline dl);
  */
 ssize_t ipcx__fd_writev(int fd, int is_socket, int wait, const struct iovec *iov, int niov);
 /*
- * A read that never blocks (sockets: MSG_DONTWAIT, whatever the descriptor's
- * mode), returning bytes or -errno (EINTR retried). 0 means end of stream.
+ * A read returning bytes or -errno (EINTR retried); 0 means end of stream.
+ * Without wait it never blocks, whatever the descriptor's mode (sockets:
+ * MSG_DONTWAIT, pipes: RWF_NOWAIT); with wait it blocks on a descriptor in
+ * blocking mode, the cheapest way to sleep until data comes.
  */
-ssize_t ipcx__fd_read(int fd, int is_socket, void *buf, size_t len);
+ssize_t ipcx__fd_read(int fd, int is_socket, int wait, void *buf, size_t len);
+/* Puts a pipe's read end in blocking mode if the kernel can still read it
+ * without blocking per call (RWF_NOWAIT). Returns 1 if it did, else 0. */
+int ipcx__pipe_allow_blocking(int rfd);
 
 /* Fills sa for "unix" addresses: "/path" or "@abstract". Returns its length or -errno. */
 int ipcx__unix_addr(const char *addr, struct sockaddr_storage *sa, socklen_t *salen);

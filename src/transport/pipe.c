@@ -18,13 +18,15 @@ static int pipe_pair(struct ipcx__ep *a, struct ipcx__ep *b)
         ipcx__fd_close(ab[1]);
         return rc;
     }
-    rc = ipcx__stream_pair_init((struct ipcx__stream *)a, &pipe_hooks, ba[0], ab[1]);
+    rc = ipcx__stream_pair_init((struct ipcx__stream *)a, &pipe_hooks, ba[0],
+                                ipcx__pipe_allow_blocking(ba[0]), ab[1]);
     if (rc < 0) {
         ipcx__fd_close(ab[0]);
         ipcx__fd_close(ba[1]);
         return rc;
     }
-    rc = ipcx__stream_pair_init((struct ipcx__stream *)b, &pipe_hooks, ab[0], ba[1]);
+    rc = ipcx__stream_pair_init((struct ipcx__stream *)b, &pipe_hooks, ab[0],
+                                ipcx__pipe_allow_blocking(ab[0]), ba[1]);
     if (rc < 0)
         ipcx__stream_fini((struct ipcx__stream *)a);
     return rc;

@@ -24,6 +24,7 @@
 #define DIRECT_MIN READ_CHUNK           /* frames this large are read in place */
 #define DIRECT_PATIENCE (2 * IPCX_MSEC) /* wait inside a frame before giving the turn away */
 #define LONE_MERGE 16
+#define POLL_MAX 8 /* up to this many descriptors, a blocking wait uses ppoll */
 
 /* A message being rebuilt from fragments, keyed by its sender's tag. */
 struct stream_asm {
@@ -39,6 +40,7 @@ struct stream_conn {
     int queued;    /* in the ready list */
     int eof;
     int full_read; /* the last read filled the buffer: more may be waiting */
+    int can_block; /* fd in blocking mode: a forever-wait may sleep in read() */
     unsigned char *buf;
     size_t cap, off, len; /* buffered bytes are buf[off, off + len) */
     size_t frame;         /* bytes of the frame being delivered from buf, 0 if none */
@@ -274,6 +276,31 @@ static int ready_merge(struct ipcx__stream *s, ipcx__deadline dl)
     return rc < 0 ? rc : n;
 }
 
+/*
+ * Waits for readiness until dl. With few descriptors it sleeps in ppoll on
+ * them directly: the kernel then wakes this thread straight from the socket
+ * or pipe, one hop shorter than through the epoll set, which stays up to
+ * date for pollfd users and for larger fan-in.
+ */
+static int ready_wait(struct ipcx__stream *s, ipcx__deadline dl)
+{
+    struct pollfd p[POLL_MAX];
+    int n = 0, base = s->lfd >= 0;
+    if (s->nconns + (size_t)base > POLL_MAX)
+        return ready_merge(s, dl);
+    if (base)
+        p[n++] = (struct pollfd){.fd = s->lfd, .events = POLLIN};
+    for (size_t i = 0; i < s->nconns; i++)
+        p[n++] = (struct pollfd){.fd = s->conns[i]->fd, .events = POLLIN};
+    int rc = 0, ready = ipcx__fds_wait(p, n, dl);
+    for (int i = base; i < n && ready > 0; i++)
+        if (p[i].revents)
+            ready_push(s, s->conns[i - base], 0);
+    if (ready > 0 && base && p[0].revents)
+        rc = accept_all(s);
+    return rc < 0 ? rc : ready;
+}
+
 /* ---------------------------------------------------------------------- */
 /* Receiving side: parsing frames out of a connection                      */
 /* ---------------------------------------------------------------------- */
@@ -380,7 +407,7 @@ static int conn_direct(struct stream_conn *c, int is_socket, struct ipcx__rbuf *
     }
     int rc = 0;
     while (got < flen && rc == 0) {
-        ssize_t n = ipcx__fd_read(c->fd, is_socket, dst + got, flen - got);
+        ssize_t n = ipcx__fd_read(c->fd, is_socket, 0, dst + got, flen - got);
         if (n > 0)
             got += (size_t)n;
         else if (n == 0)
@@ -454,7 +481,7 @@ static int conn_pull(struct ipcx__stream *s, struct stream_conn *c, struct ipcx_
         size_t space = c->cap - c->off - c->len;
         if (need <= READ_CHUNK && space > READ_CHUNK)
             space = READ_CHUNK;
-        ssize_t n = ipcx__fd_read(c->fd, s->hooks->is_socket, c->buf + c->off + c->len, space);
+        ssize_t n = ipcx__fd_read(c->fd, s->hooks->is_socket, 0, c->buf + c->off + c->len, space);
         if (n > 0) {
             c->len += (size_t)n;
             c->full_read = (size_t)n == space;
@@ -467,6 +494,30 @@ static int conn_pull(struct ipcx__stream *s, struct stream_conn *c, struct ipcx_
             return (int)n;
         }
     }
+}
+
+/*
+ * Sleeps in read() on a pair's only descriptor until bytes come: one system
+ * call where a readiness wait and a read would take two. Returns 1 (queued)
+ * or an error.
+ */
+static int conn_read_blocking(struct ipcx__stream *s, struct stream_conn *c)
+{
+    int rc = conn_reserve(c, IPCX__FRAME_HDR);
+    if (rc < 0)
+        return rc;
+    size_t space = c->cap - c->off - c->len;
+    if (space > READ_CHUNK)
+        space = READ_CHUNK;
+    ssize_t n = ipcx__fd_read(c->fd, s->hooks->is_socket, 1, c->buf + c->off + c->len, space);
+    if (n < 0)
+        return (int)n;
+    if (n == 0)
+        c->eof = 1;
+    c->len += (size_t)n;
+    c->full_read = (size_t)n == space;
+    ready_push(s, c, 0);
+    return 1;
 }
 
 /* Hands the pulled message to rb; on IPCX_EMSGSIZE keeps it. */
@@ -574,7 +625,10 @@ int ipcx__stream_recv(struct ipcx__ep *ep, struct ipcx__rbuf *rb, ipcx__deadline
             rc = IPCX_EPIPE;
             break;
         }
-        rc = ready_merge(s, dl);
+        if (dl == IPCX__NEVER && s->lfd < 0 && s->nconns == 1 && s->conns[0]->can_block)
+            rc = conn_read_blocking(s, s->conns[0]);
+        else
+            rc = dl == 0 ? ready_merge(s, 0) : ready_wait(s, dl);
         if (rc < 0)
             break;
         s->round_left = ready_count(s);
@@ -881,13 +935,15 @@ int ipcx__stream_open_socket(struct ipcx__stream *s, int (*relisten)(struct ipcx
 }
 
 int ipcx__stream_pair_init(struct ipcx__stream *s, const struct ipcx__stream_hooks *hooks,
-                           int rfd, int wfd)
+                           int rfd, int rfd_blocks, int wfd)
 {
     ipcx__stream_init(s, hooks);
     s->wfd = wfd;
     int rc = ipcx__stream_listen(s, -1);
     if (rc == 0)
         rc = ipcx__stream_add_fixed(s, rfd);
+    if (rc == 0)
+        s->conns[0]->can_block = rfd_blocks;
     if (rc < 0) {
         ipcx__fd_close(rfd);
         ipcx__stream_fini(s);

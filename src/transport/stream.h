@@ -76,9 +76,11 @@ int ipcx__stream_add_fixed(struct ipcx__stream *s, int fd);
 int ipcx__stream_open_socket(struct ipcx__stream *s, int (*relisten)(struct ipcx__stream *s));
 /* The connect hook of socket transports: connects to s->sa. */
 int ipcx__stream_sock_connect(struct ipcx__stream *s, ipcx__deadline dl);
-/* Makes s a pair endpoint reading rfd and writing wfd (both taken over). */
+/* Makes s a pair endpoint reading rfd and writing wfd (both taken over).
+ * rfd_blocks: rfd is in blocking mode, so a receive that waits forever may
+ * sleep in read() itself instead of in a readiness wait followed by a read. */
 int ipcx__stream_pair_init(struct ipcx__stream *s, const struct ipcx__stream_hooks *hooks,
-                           int rfd, int wfd);
+                           int rfd, int rfd_blocks, int wfd);
 /* Closes every descriptor and frees every buffer. */
 void ipcx__stream_fini(struct ipcx__stream *s);
 
