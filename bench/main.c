@@ -1,0 +1,835 @@
+/*
+ * main.c: the runner of ipcx-bench. It parses the command line, pins the two
+ * processes one per core, runs every selected (mechanism, size, pattern) cell
+ * once per round with the mechanisms interleaved, and prints medians across
+ * rounds, their spread, and library/raw ratios measured in the same run. Each
+ * cell is a fresh fork: setup before fork, open/connect with barriers over a
+ * control pipe, the timed workload, teardown. The control pipe only carries
+ * barriers and results, never anything that is timed. It must never contain
+ * a mechanism's or a workload's own code (see mech_*.c and workload.c).
+ */
+#include <ipcx.h>
+
+#include "mech.h"
+#include "stats.h"
+#include "workload.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <math.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_MECHS  16
+#define MAX_SIZES  16
+#define MAX_ROUNDS 64
+#define MAX_SIZE   ((size_t)256 << 20)
+#define CPU_PARENT 0
+#define CPU_CHILD  1
+
+struct options {
+    const struct mech *mechs[MAX_MECHS];
+    size_t nmechs;
+    size_t sizes[MAX_SIZES];
+    size_t nsizes;
+    const struct workload *wls[4];
+    size_t nwls;
+    unsigned rounds;
+    double duration_s;
+    uint64_t count;
+    int pin;
+    int quick;
+};
+
+/* What one process tells the other over the control pipe at each barrier. */
+struct ctl_msg {
+    int rc;          /* 0 or a negative code */
+    int cpu;         /* where the child runs (first barrier) */
+    uint64_t errors; /* payload checks that failed in the child (last barrier) */
+    double cpu_ns;   /* the child's user+sys time over its workload (last barrier) */
+};
+
+struct cell {
+    int ok;
+    struct wl_result res;
+};
+
+/* Placement, as observed. */
+static struct {
+    int pinned; /* both pins succeeded */
+    int parent_cpu;
+    int child_cpu_first;
+    unsigned child_moved; /* cells whose child did not run on CPU_CHILD while pinned */
+    char why[128];        /* why not pinned */
+} placement = {0, -1, -1, 0, ""};
+
+static volatile pid_t watchdog_child = 0;
+
+/* --- small helpers ------------------------------------------------------------ */
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: ipcx-bench [--mechanisms LIST] [--sizes LIST] [--pattern pingpong|stream|all]\n"
+            "                  [--rounds N] [--duration SECONDS] [--count N] [--quick] [--no-pin] "
+            "[--list]\n"
+            "  --mechanisms LIST  comma-separated names, or all (default: all; --list shows them)\n"
+            "  --sizes LIST       message sizes in bytes, K/M suffixes allowed (default: "
+            "64,4096,65536)\n"
+            "  --pattern P        pingpong, stream or all (default: all)\n"
+            "  --rounds N         rounds; each runs every cell once, mechanisms interleaved "
+            "(default: 5)\n"
+            "  --duration S       timed seconds per cell and round (default: 0.2)\n"
+            "  --count N          time N round trips / messages per cell instead of a duration\n"
+            "  --quick            tiny run: 3 rounds of 0.01 s per cell (under 10 s in all)\n"
+            "  --no-pin           do not pin the processes to cpus %d and %d\n",
+            CPU_PARENT, CPU_CHILD);
+}
+
+static void list_all(void)
+{
+    printf("mechanisms:\n");
+    for (size_t i = 0; mech_table[i] != NULL; i++)
+        printf("  %-10s %s%s%s\n", mech_table[i]->name, mech_table[i]->what,
+               mech_table[i]->baseline ? "; compared with " : "",
+               mech_table[i]->baseline ? mech_table[i]->baseline : "");
+    printf("patterns:\n");
+    for (size_t i = 0; wl_table[i] != NULL; i++)
+        printf("  %-10s %s\n", wl_table[i]->name, wl_table[i]->what);
+}
+
+static int parse_size(const char *s, size_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0 || end == s)
+        return -1;
+    if (*end == 'k' || *end == 'K') {
+        v <<= 10;
+        end++;
+    } else if (*end == 'm' || *end == 'M') {
+        v <<= 20;
+        end++;
+    }
+    if (*end != '\0' || v < WL_MIN_SIZE || v > MAX_SIZE)
+        return -1;
+    *out = (size_t)v;
+    return 0;
+}
+
+/* Splits a comma list (argv stays intact) and calls f on each item; stops at the first error. */
+static int each_item(const char *list, int (*f)(struct options *o, const char *item),
+                     struct options *o)
+{
+    char *copy = strdup(list), *save = NULL;
+    int rc = 0;
+    if (copy == NULL)
+        return -1;
+    for (char *it = strtok_r(copy, ",", &save); it != NULL && rc == 0;
+         it = strtok_r(NULL, ",", &save))
+        rc = f(o, it);
+    free(copy);
+    return rc < 0 ? -1 : 0;
+}
+
+static int add_mech(struct options *o, const char *name)
+{
+    if (strcmp(name, "all") == 0) {
+        for (size_t i = 0; mech_table[i] != NULL; i++)
+            if (add_mech(o, mech_table[i]->name) < 0)
+                return -1;
+        return 0;
+    }
+    const struct mech *m = mech_find(name);
+    if (m == NULL) {
+        fprintf(stderr, "ipcx-bench: unknown mechanism '%s' (try --list)\n", name);
+        return -1;
+    }
+    for (size_t i = 0; i < o->nmechs; i++)
+        if (o->mechs[i] == m)
+            return 0;
+    if (o->nmechs == MAX_MECHS)
+        return -1;
+    o->mechs[o->nmechs++] = m;
+    return 0;
+}
+
+static int add_size(struct options *o, const char *item)
+{
+    size_t v;
+    if (parse_size(item, &v) < 0) {
+        fprintf(stderr, "ipcx-bench: bad size '%s' (%u B to 256M)\n", item, WL_MIN_SIZE);
+        return -1;
+    }
+    if (o->nsizes == MAX_SIZES) {
+        fprintf(stderr, "ipcx-bench: at most %d sizes\n", MAX_SIZES);
+        return -1;
+    }
+    o->sizes[o->nsizes++] = v;
+    return 0;
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+    static const struct option longopts[] = {
+        {"mechanisms", required_argument, NULL, 'm'},
+        {"sizes", required_argument, NULL, 's'},
+        {"pattern", required_argument, NULL, 'p'},
+        {"rounds", required_argument, NULL, 'r'},
+        {"duration", required_argument, NULL, 'd'},
+        {"count", required_argument, NULL, 'c'},
+        {"quick", no_argument, NULL, 'q'},
+        {"no-pin", no_argument, NULL, 'P'},
+        {"list", no_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int rounds_set = 0, duration_set = 0, c;
+    char *end;
+    memset(o, 0, sizeof *o);
+    o->rounds = 5;
+    o->duration_s = 0.2;
+    o->pin = 1;
+    while ((c = getopt_long(argc, argv, "m:s:p:r:d:c:qPlh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'm':
+            if (each_item(optarg, add_mech, o) < 0)
+                return -1;
+            break;
+        case 's':
+            if (each_item(optarg, add_size, o) < 0)
+                return -1;
+            break;
+        case 'p':
+            if (strcmp(optarg, "all") == 0) {
+                o->nwls = 0;
+                for (size_t i = 0; wl_table[i] != NULL && o->nwls < 4; i++)
+                    o->wls[o->nwls++] = wl_table[i];
+            } else if (wl_find(optarg) != NULL) {
+                o->nwls = 1;
+                o->wls[0] = wl_find(optarg);
+            } else {
+                fprintf(stderr, "ipcx-bench: unknown pattern '%s'\n", optarg);
+                return -1;
+            }
+            break;
+        case 'r':
+            o->rounds = (unsigned)strtoul(optarg, &end, 10);
+            if (*end != '\0' || o->rounds < 1 || o->rounds > MAX_ROUNDS) {
+                fprintf(stderr, "ipcx-bench: --rounds takes 1..%d\n", MAX_ROUNDS);
+                return -1;
+            }
+            rounds_set = 1;
+            break;
+        case 'd':
+            o->duration_s = strtod(optarg, &end);
+            if (*end != '\0' || !(o->duration_s > 0.0) || o->duration_s > 3600.0) {
+                fprintf(stderr, "ipcx-bench: --duration takes seconds > 0\n");
+                return -1;
+            }
+            duration_set = 1;
+            break;
+        case 'c':
+            o->count = strtoull(optarg, &end, 10);
+            if (*end != '\0' || o->count == 0) {
+                fprintf(stderr, "ipcx-bench: --count takes a number > 0\n");
+                return -1;
+            }
+            break;
+        case 'q':
+            o->quick = 1;
+            break;
+        case 'P':
+            o->pin = 0;
+            break;
+        case 'l':
+            list_all();
+            exit(0);
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            usage(stderr);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "ipcx-bench: unexpected argument '%s'\n", argv[optind]);
+        return -1;
+    }
+    if (o->quick) {
+        if (!rounds_set)
+            o->rounds = 3;
+        if (!duration_set)
+            o->duration_s = 0.01;
+    }
+    if (o->nmechs == 0 && add_mech(o, "all") < 0)
+        return -1;
+    if (o->nsizes == 0) {
+        o->sizes[0] = 64;
+        o->sizes[1] = 4096;
+        o->sizes[2] = 65536;
+        o->nsizes = 3;
+    }
+    if (o->nwls == 0)
+        for (size_t i = 0; wl_table[i] != NULL && o->nwls < 4; i++)
+            o->wls[o->nwls++] = wl_table[i];
+    return 0;
+}
+
+/* --- placement ------------------------------------------------------------------ */
+
+static int pin_to(int cpu)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return sched_setaffinity(0, sizeof set, &set) < 0 ? -errno : 0;
+}
+
+static void pin_parent(const struct options *o)
+{
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    int rc;
+    if (!o->pin) {
+        snprintf(placement.why, sizeof placement.why, "--no-pin");
+        return;
+    }
+    if (ncpu < 2) {
+        snprintf(placement.why, sizeof placement.why, "only %ld cpu online", ncpu);
+        return;
+    }
+    rc = pin_to(CPU_PARENT);
+    if (rc < 0) {
+        snprintf(placement.why, sizeof placement.why, "sched_setaffinity(cpu %d): %s", CPU_PARENT,
+                 strerror(-rc));
+        return;
+    }
+    placement.pinned = 1;
+}
+
+/* --- one cell ---------------------------------------------------------------------- */
+
+static void watchdog_fire(int sig)
+{
+    static const char msg[] = "ipcx-bench: a cell hung past its time limit; giving up\n";
+    (void)sig;
+    if (watchdog_child > 0)
+        kill(watchdog_child, SIGKILL);
+    (void)!write(2, msg, sizeof msg - 1);
+    _exit(2);
+}
+
+static int ctl_write(int fd, const struct ctl_msg *m)
+{
+    const char *p = (const char *)m;
+    size_t left = sizeof *m;
+    while (left > 0) {
+        ssize_t n = write(fd, p, left);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -EPIPE;
+        p += n;
+        left -= (size_t)n;
+    }
+    return 0;
+}
+
+static int ctl_read(int fd, struct ctl_msg *m)
+{
+    char *p = (char *)m;
+    size_t left = sizeof *m;
+    while (left > 0) {
+        ssize_t n = read(fd, p, left);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -EPIPE;
+        p += n;
+        left -= (size_t)n;
+    }
+    return 0;
+}
+
+/* This process's user+sys CPU time so far, in nanoseconds. */
+static double cpu_now_ns(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) < 0)
+        return NAN;
+    return ((double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec) * 1e9 +
+           ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) * 1e3;
+}
+
+static void *alloc_msg(size_t size)
+{
+    size_t rounded = (size + 63) & ~(size_t)63;
+    void *p = aligned_alloc(64, rounded);
+    if (p != NULL)
+        memset(p, 0, rounded); /* fault the pages in before anything is timed */
+    return p;
+}
+
+/* The child half of a cell; never returns. */
+static void cell_child(const struct mech *m, const struct workload *w, const struct wl_params *p,
+                       const struct mech_setup *s, int rfd, int wfd, int pin)
+{
+    struct mech_ep ep;
+    struct ctl_msg msg = {0, -1, 0, 0.0}, go;
+    void *tx = alloc_msg(p->msg_size), *rx = alloc_msg(p->msg_size);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (pin)
+        (void)pin_to(CPU_CHILD);
+    msg.cpu = sched_getcpu();
+    memset(&ep, 0, sizeof ep);
+    ep.side = SIDE_CHILD;
+    ep.msg_size = p->msg_size;
+    msg.rc = (tx == NULL || rx == NULL) ? -ENOMEM : m->open(s, &ep);
+    if (ctl_write(wfd, &msg) < 0 || msg.rc < 0 || ctl_read(rfd, &go) < 0 || go.rc < 0)
+        _exit(1);
+    msg.rc = m->connect ? m->connect(s, &ep) : 0;
+    if (ctl_write(wfd, &msg) < 0 || msg.rc < 0 || ctl_read(rfd, &go) < 0 || go.rc < 0)
+        _exit(1);
+    msg.cpu_ns = cpu_now_ns();
+    msg.rc = w->child(m, &ep, p, tx, rx, &msg.errors);
+    msg.cpu_ns = cpu_now_ns() - msg.cpu_ns;
+    /* Close only once the parent is done too: closing may disturb state both share. */
+    if (ctl_write(wfd, &msg) == 0)
+        (void)ctl_read(rfd, &go);
+    m->close(&ep);
+    _exit(0);
+}
+
+/*
+ * Runs one cell; returns 0 and fills *r, or a negative code, saying why on
+ * stderr the first time *quiet (a per-mechanism failure count) sees one.
+ */
+static int cell_run(const struct mech *m, const struct workload *w, const struct wl_params *p,
+                    unsigned cell_id, int pin, struct wl_result *r, unsigned *quiet)
+{
+    struct mech_setup s;
+    struct mech_ep ep;
+    struct ctl_msg msg, ok = {0, 0, 0, 0.0};
+    double cpu0;
+    int p2c[2] = {-1, -1}, c2p[2] = {-1, -1}, rc, opened = 0, status;
+    const char *stage = "setup";
+    void *tx = alloc_msg(p->msg_size), *rx = alloc_msg(p->msg_size);
+    pid_t pid;
+
+    memset(r, 0, sizeof *r);
+    memset(&s, 0, sizeof s);
+    memset(&ep, 0, sizeof ep);
+    s.msg_size = p->msg_size;
+    s.cell_id = cell_id;
+    ep.side = SIDE_PARENT;
+    ep.msg_size = p->msg_size;
+    if (tx == NULL || rx == NULL) {
+        free(tx);
+        free(rx);
+        return -ENOMEM;
+    }
+    if (pipe2(p2c, O_CLOEXEC) < 0 || pipe2(c2p, O_CLOEXEC) < 0) {
+        rc = -errno;
+        goto out_pipes;
+    }
+    rc = m->setup(&s);
+    if (rc < 0)
+        goto out_pipes;
+    fflush(NULL);
+    pid = fork();
+    if (pid < 0) {
+        rc = -errno;
+        if (m->teardown)
+            m->teardown(&s);
+        goto out_pipes;
+    }
+    if (pid == 0) {
+        close(p2c[1]);
+        close(c2p[0]);
+        cell_child(m, w, p, &s, p2c[0], c2p[1], pin);
+    }
+    close(p2c[0]);
+    close(c2p[1]);
+    p2c[0] = c2p[1] = -1;
+    watchdog_child = pid;
+    alarm(p->count ? 300u : (unsigned)(10.0 + 5.0 * (p->duration_s + p->warmup_s)));
+
+    stage = "open";
+    rc = m->open(&s, &ep);
+    opened = rc == 0;
+    if (ctl_read(c2p[0], &msg) < 0)
+        msg.rc = -EPIPE;
+    if (rc == 0 && msg.rc < 0) {
+        rc = msg.rc;
+        stage = "open (child)";
+    }
+    if (placement.pinned && msg.cpu != CPU_CHILD)
+        placement.child_moved++;
+    if (placement.child_cpu_first < 0)
+        placement.child_cpu_first = msg.cpu;
+    if (rc == 0 && ctl_write(p2c[1], &ok) == 0) {
+        stage = "connect";
+        rc = m->connect ? m->connect(&s, &ep) : 0;
+        if (ctl_read(c2p[0], &msg) < 0)
+            msg.rc = -EPIPE;
+        if (rc == 0 && msg.rc < 0) {
+            rc = msg.rc;
+            stage = "connect (child)";
+        }
+        if (rc == 0 && ctl_write(p2c[1], &ok) == 0) {
+            stage = w->name;
+            cpu0 = cpu_now_ns();
+            rc = w->parent(m, &ep, p, tx, rx, r);
+            r->cpu_ns = cpu_now_ns() - cpu0;
+            if (rc < 0)
+                kill(pid, SIGKILL); /* it may wait forever for what will not come */
+            if (ctl_read(c2p[0], &msg) < 0)
+                msg.rc = -EPIPE;
+            if (rc == 0 && msg.rc < 0) {
+                rc = msg.rc;
+                stage = "child's side of the workload";
+            }
+            r->errors += msg.errors;
+            r->cpu_ns += msg.cpu_ns;
+            (void)ctl_write(p2c[1], &ok); /* the child may close now */
+        }
+    }
+    if (rc < 0)
+        kill(pid, SIGKILL);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    alarm(0);
+    watchdog_child = 0;
+    if (opened)
+        m->close(&ep);
+    if (m->teardown)
+        m->teardown(&s);
+    if (rc < 0 && (*quiet)++ == 0)
+        fprintf(stderr, "ipcx-bench: %s, %zu B, %s: %s failed: %s (%s)%s\n", m->name, p->msg_size,
+                w->name, stage, ipcx_strerror(rc), ipcx_errname(rc),
+                " [later failures of this mechanism are counted, not shown]");
+out_pipes:
+    for (int i = 0; i < 2; i++) {
+        if (p2c[i] >= 0)
+            close(p2c[i]);
+        if (c2p[i] >= 0)
+            close(c2p[i]);
+    }
+    free(tx);
+    free(rx);
+    return rc;
+}
+
+/* --- rounds and the report ------------------------------------------------------- */
+
+static struct cell *cells;
+static const struct options *opt;
+
+static struct cell *cell_at(size_t mi, size_t si, size_t wi, unsigned r)
+{
+    return &cells[((mi * opt->nsizes + si) * opt->nwls + wi) * opt->rounds + r];
+}
+
+static int wl_index(const struct workload *w)
+{
+    for (size_t i = 0; i < opt->nwls; i++)
+        if (opt->wls[i] == w)
+            return (int)i;
+    return -1;
+}
+
+static int mech_index(const char *name)
+{
+    for (size_t i = 0; name != NULL && i < opt->nmechs; i++)
+        if (strcmp(opt->mechs[i]->name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* The figures the report uses, one per round (NaN where the cell failed). */
+enum metric { MET_P50, MET_P90, MET_P99, MET_MAX, MET_MSGS, MET_BYTES, MET_CPU };
+
+static double metric_of(const struct cell *c, enum metric k)
+{
+    if (!c->ok)
+        return NAN;
+    switch (k) {
+    case MET_P50:
+        return c->res.lat.n ? (double)c->res.lat.p50 : NAN;
+    case MET_P90:
+        return c->res.lat.n ? (double)c->res.lat.p90 : NAN;
+    case MET_P99:
+        return c->res.lat.n ? (double)c->res.lat.p99 : NAN;
+    case MET_MAX:
+        return c->res.lat.n ? (double)c->res.lat.max : NAN;
+    case MET_MSGS:
+        return c->res.seconds > 0 ? c->res.msgs_per_s : NAN;
+    case MET_BYTES:
+        return c->res.seconds > 0 ? c->res.bytes_per_s : NAN;
+    case MET_CPU:
+        return c->res.moved ? c->res.cpu_ns / (double)c->res.moved : NAN;
+    }
+    return NAN;
+}
+
+struct spread {
+    double med, min, max;
+    size_t n;
+};
+
+/* Median and range over rounds of one metric of one cell (wi < 0: not selected). */
+static struct spread spread_of(size_t mi, size_t si, int wi, enum metric k)
+{
+    double v[MAX_ROUNDS];
+    struct spread sp = {NAN, NAN, NAN, 0};
+    if (wi < 0)
+        return sp;
+    for (unsigned r = 0; r < opt->rounds; r++)
+        v[r] = metric_of(cell_at(mi, si, (size_t)wi, r), k);
+    sp.n = stats_spread(v, opt->rounds, &sp.med, &sp.min, &sp.max);
+    return sp;
+}
+
+/* Per-round ratio library/baseline of one metric, then its median and range. */
+static struct spread ratio_of(size_t mi, size_t si, int wi, enum metric k)
+{
+    double v[MAX_ROUNDS];
+    struct spread sp = {NAN, NAN, NAN, 0};
+    int bi = mech_index(opt->mechs[mi]->baseline);
+    if (bi < 0 || wi < 0)
+        return sp;
+    for (unsigned r = 0; r < opt->rounds; r++)
+        v[r] = metric_of(cell_at(mi, si, (size_t)wi, r), k) /
+               metric_of(cell_at((size_t)bi, si, (size_t)wi, r), k);
+    sp.n = stats_spread(v, opt->rounds, &sp.med, &sp.min, &sp.max);
+    return sp;
+}
+
+static const char *fmt_size(char *buf, size_t cap, size_t v)
+{
+    if (v >= (1u << 20) && v % (1u << 20) == 0)
+        snprintf(buf, cap, "%zuM", v >> 20);
+    else if (v >= 1024 && v % 1024 == 0)
+        snprintf(buf, cap, "%zuK", v >> 10);
+    else
+        snprintf(buf, cap, "%zu", v);
+    return buf;
+}
+
+/* A value with the precision the eye needs; "-" for NaN. */
+static const char *fmt_num(char *buf, size_t cap, double v, double scale)
+{
+    if (isnan(v)) {
+        snprintf(buf, cap, "-");
+        return buf;
+    }
+    v /= scale;
+    if (v >= 1e6)
+        snprintf(buf, cap, "%.2fM", v / 1e6);
+    else if (v >= 1e4)
+        snprintf(buf, cap, "%.1fk", v / 1e3);
+    else if (v >= 100)
+        snprintf(buf, cap, "%.0f", v);
+    else if (v >= 10)
+        snprintf(buf, cap, "%.1f", v);
+    else
+        snprintf(buf, cap, "%.2f", v);
+    return buf;
+}
+
+static const char *fmt_ratio(char *buf, size_t cap, double v)
+{
+    if (isnan(v))
+        snprintf(buf, cap, "-");
+    else
+        snprintf(buf, cap, "%.3f", v);
+    return buf;
+}
+
+static const char *fmt_range(char *buf, size_t cap, struct spread sp, double scale, int ratio)
+{
+    char a[24], b[24];
+    if (sp.n == 0) {
+        snprintf(buf, cap, "-");
+        return buf;
+    }
+    if (ratio)
+        snprintf(buf, cap, "%s-%s", fmt_ratio(a, sizeof a, sp.min), fmt_ratio(b, sizeof b, sp.max));
+    else
+        snprintf(buf, cap, "%s-%s", fmt_num(a, sizeof a, sp.min, scale),
+                 fmt_num(b, sizeof b, sp.max, scale));
+    return buf;
+}
+
+static void print_report(void)
+{
+    int wp = wl_index(&wl_pingpong), ws = wl_index(&wl_stream);
+    char b[8][64];
+
+    printf("\nMedians across %u rounds. Latency is one way (round trip / 2) in microseconds;\n"
+           "MB/s is 10^6 payload bytes per second. lat/raw = ipcx p50 / raw p50 and\n"
+           "tput/raw = ipcx msgs/s / raw msgs/s, each the median of per-round ratios.\n\n",
+           opt->rounds);
+    printf("%-10s %6s %9s %9s %9s %11s %10s %9s %9s\n", "mechanism", "size", "p50 us", "p90 us",
+           "p99 us", "msgs/s", "MB/s", "lat/raw", "tput/raw");
+    for (size_t si = 0; si < opt->nsizes; si++) {
+        for (size_t mi = 0; mi < opt->nmechs; mi++) {
+            printf("%-10s %6s %9s %9s %9s %11s %10s %9s %9s\n", opt->mechs[mi]->name,
+                   fmt_size(b[0], sizeof b[0], opt->sizes[si]),
+                   fmt_num(b[1], sizeof b[1], spread_of(mi, si, wp, MET_P50).med, 1e3),
+                   fmt_num(b[2], sizeof b[2], spread_of(mi, si, wp, MET_P90).med, 1e3),
+                   fmt_num(b[3], sizeof b[3], spread_of(mi, si, wp, MET_P99).med, 1e3),
+                   fmt_num(b[4], sizeof b[4], spread_of(mi, si, ws, MET_MSGS).med, 1.0),
+                   fmt_num(b[5], sizeof b[5], spread_of(mi, si, ws, MET_BYTES).med, 1e6),
+                   fmt_ratio(b[6], sizeof b[6], ratio_of(mi, si, wp, MET_P50).med),
+                   fmt_ratio(b[7], sizeof b[7], ratio_of(mi, si, ws, MET_MSGS).med));
+        }
+    }
+
+    printf("\nSpread across rounds (min-max of the per-round figures; max us = largest sample "
+           "seen).\n\n");
+    printf("%-10s %6s %15s %9s %17s %13s %13s\n", "mechanism", "size", "p50 us", "max us", "msgs/s",
+           "lat/raw", "tput/raw");
+    for (size_t si = 0; si < opt->nsizes; si++) {
+        for (size_t mi = 0; mi < opt->nmechs; mi++) {
+            printf("%-10s %6s %15s %9s %17s %13s %13s\n", opt->mechs[mi]->name,
+                   fmt_size(b[0], sizeof b[0], opt->sizes[si]),
+                   fmt_range(b[1], sizeof b[1], spread_of(mi, si, wp, MET_P50), 1e3, 0),
+                   fmt_num(b[2], sizeof b[2], spread_of(mi, si, wp, MET_MAX).max, 1e3),
+                   fmt_range(b[3], sizeof b[3], spread_of(mi, si, ws, MET_MSGS), 1.0, 0),
+                   fmt_range(b[4], sizeof b[4], ratio_of(mi, si, wp, MET_P50), 1.0, 1),
+                   fmt_range(b[5], sizeof b[5], ratio_of(mi, si, ws, MET_MSGS), 1.0, 1));
+        }
+    }
+}
+
+/*
+ * CPU time per message: it does not depend on how busy the machine is the way
+ * wall-clock figures do, so it shows what the library adds even on a noisy host.
+ */
+static void print_cpu(void)
+{
+    int wp = wl_index(&wl_pingpong), ws = wl_index(&wl_stream);
+    char b[5][64];
+
+    printf(
+        "\nCPU time per message moved: user+sys of both processes over the workload (warm-up\n"
+        "included) / messages that crossed, in microseconds; median across rounds, and the\n"
+        "median per-round ratio to the raw baseline (tick-based accounting: rough per round).\n\n");
+    printf("%-10s %6s %12s %9s %12s %9s\n", "mechanism", "size", "pingpong cpu", "cpu/raw",
+           "stream cpu", "cpu/raw");
+    for (size_t si = 0; si < opt->nsizes; si++)
+        for (size_t mi = 0; mi < opt->nmechs; mi++)
+            printf("%-10s %6s %12s %9s %12s %9s\n", opt->mechs[mi]->name,
+                   fmt_size(b[0], sizeof b[0], opt->sizes[si]),
+                   fmt_num(b[1], sizeof b[1], spread_of(mi, si, wp, MET_CPU).med, 1e3),
+                   fmt_ratio(b[2], sizeof b[2], ratio_of(mi, si, wp, MET_CPU).med),
+                   fmt_num(b[3], sizeof b[3], spread_of(mi, si, ws, MET_CPU).med, 1e3),
+                   fmt_ratio(b[4], sizeof b[4], ratio_of(mi, si, ws, MET_CPU).med));
+}
+
+static void print_header(int argc, char **argv)
+{
+    struct utsname u;
+    printf("command:");
+    for (int i = 0; i < argc; i++)
+        printf(" %s", argv[i]);
+    printf("\nipcx-bench: libipcx %s", ipcx_version());
+    if (uname(&u) == 0)
+        printf(", %s %s %s", u.sysname, u.release, u.machine);
+    printf(", %ld cpus online\n", sysconf(_SC_NPROCESSORS_ONLN));
+    printf("run: %zu mechanisms x %zu sizes x %zu patterns, %u rounds, ", opt->nmechs, opt->nsizes,
+           opt->nwls, opt->rounds);
+    if (opt->count)
+        printf("%llu timed messages per cell\n", (unsigned long long)opt->count);
+    else
+        printf("%.3g s timed per cell and round\n", opt->duration_s);
+}
+
+static void print_placement(void)
+{
+    if (placement.pinned)
+        printf("placement: parent pinned to cpu %d (ran on %d), child pinned to cpu %d (ran on "
+               "%d)%s\n",
+               CPU_PARENT, placement.parent_cpu, CPU_CHILD, placement.child_cpu_first,
+               placement.child_moved ? "; WARNING: some children were not on their cpu" : "");
+    else
+        printf("placement: unpinned (%s); parent on cpu %d, first child on cpu %d\n", placement.why,
+               placement.parent_cpu, placement.child_cpu_first);
+}
+
+int main(int argc, char **argv)
+{
+    static struct options o;
+    struct sigaction sa;
+    unsigned cell_id = 0, failed = 0, bad = 0;
+    int progress = isatty(2);
+    unsigned mech_failures[MAX_MECHS] = {0};
+
+    if (parse_options(argc, argv, &o) < 0)
+        return 2;
+    opt = &o;
+    cells = calloc(o.nmechs * o.nsizes * o.nwls * o.rounds, sizeof *cells);
+    if (cells == NULL) {
+        fprintf(stderr, "ipcx-bench: out of memory\n");
+        return 1;
+    }
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL); /* a dead peer shows as EPIPE, not a dead bench */
+    sa.sa_handler = watchdog_fire;
+    sigaction(SIGALRM, &sa, NULL);
+
+    pin_parent(&o);
+    placement.parent_cpu = sched_getcpu();
+    print_header(argc, argv);
+    fflush(stdout);
+
+    for (unsigned r = 0; r < o.rounds; r++) {
+        if (progress)
+            fprintf(stderr, "\rround %u/%u ", r + 1, o.rounds);
+        for (size_t si = 0; si < o.nsizes; si++) {
+            for (size_t wi = 0; wi < o.nwls; wi++) {
+                for (size_t k = 0; k < o.nmechs; k++) {
+                    /* Alternate the order every round so no mechanism always goes first. */
+                    size_t mi = r % 2 ? o.nmechs - 1 - k : k;
+                    struct wl_params p = {o.sizes[si], o.duration_s, o.count, 0.0};
+                    struct cell *c = cell_at(mi, si, wi, r);
+                    p.warmup_s = o.duration_s / 5 < 0.1 ? o.duration_s / 5 : 0.1;
+                    c->ok = cell_run(o.mechs[mi], o.wls[wi], &p, cell_id++,
+                                     o.pin && placement.pinned, &c->res, &mech_failures[mi]) == 0;
+                    if (!c->ok)
+                        failed++;
+                    if (c->ok && c->res.errors) {
+                        fprintf(stderr, "ipcx-bench: %s, %zu B, %s: %llu payload checks failed\n",
+                                o.mechs[mi]->name, o.sizes[si], o.wls[wi]->name,
+                                (unsigned long long)c->res.errors);
+                        c->ok = 0;
+                        bad++;
+                    }
+                }
+            }
+        }
+    }
+    if (progress)
+        fprintf(stderr, "\r            \r");
+    print_placement();
+    print_report();
+    print_cpu();
+    if (failed || bad)
+        printf("\n%u cells failed and %u had bad payloads; they are left out (shown as -).\n",
+               failed, bad);
+    free(cells);
+    return failed || bad ? 1 : 0;
+}

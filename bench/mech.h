@@ -1,0 +1,91 @@
+/*
+ * mech.h: the benchmark's mechanism table. A mechanism is one way of moving
+ * fixed-size messages between two processes in both directions (raw syscalls
+ * or the library). The workloads and the runner only ever see this table, so
+ * a new mechanism is one new table and one line in the registry; it must
+ * never time, fill or check messages itself (the workloads do that, once).
+ */
+#ifndef BENCH_MECH_H
+#define BENCH_MECH_H
+
+#include <stddef.h>
+
+/* The two processes of a cell. The parent runs the timed side. */
+enum { SIDE_PARENT = 0, SIDE_CHILD = 1 };
+
+/* Upper bound on a mechanism's pre-fork state and endpoint state. */
+#define MECH_STATE_MAX 512
+
+/*
+ * What setup() leaves for both processes: it runs once, before fork, and its
+ * contents are inherited by the child. A mechanism keeps its own struct in
+ * `u` (file descriptors, names, ports).
+ */
+struct mech_setup {
+    size_t msg_size;  /* every message of the cell has this size */
+    unsigned cell_id; /* unique per cell within this run (for names) */
+    union {
+        unsigned char bytes[MECH_STATE_MAX];
+        long double align_ld;
+        void *align_p;
+    } u;
+};
+
+/* One process's end of a cell: two directions, to and from the peer. */
+struct mech_ep {
+    int side; /* SIDE_PARENT or SIDE_CHILD */
+    size_t msg_size;
+    union {
+        unsigned char bytes[MECH_STATE_MAX];
+        long double align_ld;
+        void *align_p;
+    } u;
+};
+
+/*
+ * One mechanism. Call order in a cell:
+ *   setup (parent, before fork)
+ *   open  (each process, after fork; creates what it receives on, accepts nothing)
+ *   -- barrier: both sides have opened --
+ *   connect (each process, may be NULL; connects to or accepts the peer)
+ *   -- barrier: both sides have connected --
+ *   send / recv (the workload, timed)
+ *   -- barrier: both sides are done with the workload --
+ *   close (each process; the peer may already have closed)
+ *   teardown (parent, after the child has exited; may be NULL)
+ * Every function returns 0 or a negative errno-style code; send and recv move
+ * exactly one whole message of ep->msg_size bytes and block until done.
+ */
+struct mech {
+    const char *name;     /* "raw-pipe", "ipcx-unix", ... */
+    const char *baseline; /* the raw mechanism this one is compared with, or NULL */
+    const char *what;     /* one line for --list */
+    int (*setup)(struct mech_setup *s);
+    int (*open)(const struct mech_setup *s, struct mech_ep *ep);
+    int (*connect)(const struct mech_setup *s, struct mech_ep *ep);
+    int (*send)(struct mech_ep *ep, const void *buf);
+    int (*recv)(struct mech_ep *ep, void *buf);
+    void (*close)(struct mech_ep *ep);
+    void (*teardown)(struct mech_setup *s);
+};
+
+/* The mechanisms, defined in mech_raw.c and mech_ipcx.c. */
+extern const struct mech mech_raw_pipe, mech_raw_unix, mech_raw_tcp, mech_raw_fifo;
+extern const struct mech mech_ipcx_pipe, mech_ipcx_unix, mech_ipcx_tcp, mech_ipcx_fifo;
+
+/*
+ * The registry (mech.c): every mechanism in display order, each library
+ * mechanism right after its raw baseline, terminated by NULL.
+ */
+extern const struct mech *const mech_table[];
+
+/* Looks a mechanism up by name; NULL if unknown. */
+const struct mech *mech_find(const char *name);
+
+/* Helpers shared by several mechanisms (mech.c). */
+/* A name unique to this run and cell: "ipcx-bench-<pid>-<cell>-<tag>". */
+void mech_name(char *buf, size_t cap, const struct mech_setup *s, const char *tag);
+/* Finds n distinct free TCP ports on 127.0.0.1 (binding port 0); 0 or -errno. */
+int mech_free_tcp_ports(int *ports, int n);
+
+#endif /* BENCH_MECH_H */

@@ -1,0 +1,229 @@
+/*
+ * workload.c: ping-pong and stream over any mechanism. Payloads: the producer
+ * stores the message's sequence number in the first 8 bytes of every 64-byte
+ * line (so every cache line of the message is written), the consumer reads
+ * every one of those words back and checks they agree. The same code runs for
+ * every mechanism, so the cost of producing and checking is the same for raw
+ * and library paths; it must never special-case a mechanism.
+ */
+#include "workload.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define WL_STOP          UINT64_MAX /* sequence word of the last message */
+#define WL_MIN_WARMUP    16u        /* round trips or messages, at least */
+#define WL_CLOCK_EVERY   64u        /* stream: read the clock every this many messages */
+#define WL_SAMPLES_FIRST ((size_t)1 << 14)
+#define WL_SAMPLES_MAX   ((size_t)1 << 22)
+
+uint64_t wl_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t wl_ns(double s)
+{
+    return (uint64_t)(s * 1e9);
+}
+
+/* Writes seq into the first word of every 64-byte line. */
+static void wl_fill(void *buf, size_t size, uint64_t seq)
+{
+    unsigned char *p = buf;
+    for (size_t off = 0; off + sizeof seq <= size; off += 64)
+        memcpy(p + off, &seq, sizeof seq);
+}
+
+/* Reads every word wl_fill wrote; returns the sequence, or sets *bad if they disagree. */
+static uint64_t wl_check(const void *buf, size_t size, uint64_t *bad)
+{
+    const unsigned char *p = buf;
+    uint64_t first, w, sum = 0, words = 0;
+    memcpy(&first, p, sizeof first);
+    for (size_t off = 0; off + sizeof w <= size; off += 64) {
+        memcpy(&w, p + off, sizeof w);
+        sum += w;
+        words++;
+    }
+    if (sum != first * words)
+        (*bad)++;
+    return first;
+}
+
+/* --- pingpong ------------------------------------------------------------- */
+
+static int pingpong_parent(const struct mech *m, struct mech_ep *ep, const struct wl_params *p,
+                           void *tx, void *rx, struct wl_result *r)
+{
+    size_t cap = WL_SAMPLES_FIRST, n = 0;
+    uint64_t *rt = malloc(cap * sizeof *rt);
+    uint64_t warm_until, stop_at, t0, t1, seq;
+    uint64_t warm_min =
+        p->count ? (p->count / 10 > WL_MIN_WARMUP ? p->count / 10 : WL_MIN_WARMUP) : WL_MIN_WARMUP;
+    int rc = 0;
+    if (rt == NULL)
+        return -ENOMEM;
+    t0 = wl_now_ns();
+    warm_until = t0 + wl_ns(p->warmup_s);
+    stop_at = 0;
+    t1 = t0;
+    for (seq = 0;; seq++) {
+        int warm = seq < warm_min || (p->count == 0 && t1 < warm_until);
+        if (!warm && stop_at == 0)
+            stop_at = t1 + wl_ns(p->duration_s);
+        if (!warm && (p->count ? n >= p->count : t1 >= stop_at))
+            break;
+        wl_fill(tx, p->msg_size, seq);
+        t0 = wl_now_ns();
+        rc = m->send(ep, tx);
+        if (rc == 0)
+            rc = m->recv(ep, rx);
+        t1 = wl_now_ns();
+        if (rc < 0)
+            break;
+        if (wl_check(rx, p->msg_size, &r->errors) != seq)
+            r->errors++;
+        if (!warm) {
+            if (n == cap) {
+                if (cap == WL_SAMPLES_MAX)
+                    break; /* enough samples; stop the cell early */
+                uint64_t *bigger = realloc(rt, 2 * cap * sizeof *rt);
+                if (bigger == NULL)
+                    break;
+                rt = bigger;
+                cap *= 2;
+            }
+            rt[n++] = t1 - t0;
+        }
+    }
+    if (rc == 0) {
+        wl_fill(tx, p->msg_size, WL_STOP);
+        rc = m->send(ep, tx);
+    }
+    /* One-way latency is half the round trip. */
+    for (size_t i = 0; i < n; i++)
+        rt[i] /= 2;
+    stats_sort_u64(rt, n);
+    stats_lat_summarise(&r->lat, rt, n);
+    r->msgs = n;
+    r->moved = 2 * seq + 1; /* every round trip, and the stop message */
+    free(rt);
+    return rc;
+}
+
+static int pingpong_child(const struct mech *m, struct mech_ep *ep, const struct wl_params *p,
+                          void *tx, void *rx, uint64_t *errors)
+{
+    for (;;) {
+        int rc = m->recv(ep, rx);
+        if (rc < 0)
+            return rc;
+        uint64_t seq = wl_check(rx, p->msg_size, errors);
+        if (seq == WL_STOP)
+            return 0;
+        wl_fill(tx, p->msg_size, seq);
+        rc = m->send(ep, tx);
+        if (rc < 0)
+            return rc;
+    }
+}
+
+/* --- stream ---------------------------------------------------------------- */
+
+/*
+ * The parent produces: an untimed warm-up, then the timed part, then a stop
+ * message; the child answers the stop with one ack carrying how many messages
+ * it consumed, so the timed span ends only when everything has arrived.
+ */
+static int stream_parent(const struct mech *m, struct mech_ep *ep, const struct wl_params *p,
+                         void *tx, void *rx, struct wl_result *r)
+{
+    uint64_t seq = 0, timed = 0, t0, t1;
+    uint64_t warm_until = wl_now_ns() + wl_ns(p->warmup_s);
+    int rc = 0;
+    for (; rc == 0; seq++) {
+        if (seq >= WL_MIN_WARMUP && seq % WL_CLOCK_EVERY == 0 && wl_now_ns() >= warm_until)
+            break;
+        wl_fill(tx, p->msg_size, seq);
+        rc = m->send(ep, tx);
+    }
+    t0 = wl_now_ns();
+    uint64_t stop_at = t0 + wl_ns(p->duration_s);
+    while (rc == 0) {
+        if (p->count ? timed >= p->count : (timed % WL_CLOCK_EVERY == 0 && wl_now_ns() >= stop_at))
+            break;
+        wl_fill(tx, p->msg_size, seq);
+        rc = m->send(ep, tx);
+        seq++;
+        timed++;
+    }
+    if (rc == 0) {
+        wl_fill(tx, p->msg_size, WL_STOP);
+        rc = m->send(ep, tx);
+    }
+    if (rc == 0)
+        rc = m->recv(ep, rx);
+    t1 = wl_now_ns();
+    if (rc < 0)
+        return rc;
+    if (wl_check(rx, p->msg_size, &r->errors) != seq)
+        r->errors++; /* the consumer did not see every message */
+    r->msgs = timed;
+    r->moved = seq + 2; /* every message, the stop message and the ack */
+    r->seconds = (double)(t1 - t0) / 1e9;
+    if (r->seconds > 0) {
+        r->msgs_per_s = (double)timed / r->seconds;
+        r->bytes_per_s = (double)timed * (double)p->msg_size / r->seconds;
+    }
+    return 0;
+}
+
+static int stream_child(const struct mech *m, struct mech_ep *ep, const struct wl_params *p,
+                        void *tx, void *rx, uint64_t *errors)
+{
+    uint64_t expect = 0;
+    for (;;) {
+        int rc = m->recv(ep, rx);
+        if (rc < 0)
+            return rc;
+        uint64_t seq = wl_check(rx, p->msg_size, errors);
+        if (seq == WL_STOP)
+            break;
+        if (seq != expect)
+            (*errors)++;
+        expect++;
+    }
+    wl_fill(tx, p->msg_size, expect);
+    return m->send(ep, tx);
+}
+
+/* --- The table. ------------------------------------------------------------- */
+
+const struct workload wl_pingpong = {
+    .name = "pingpong",
+    .what = "one message there, one back; one-way latency = round trip / 2",
+    .parent = pingpong_parent,
+    .child = pingpong_child,
+};
+
+const struct workload wl_stream = {
+    .name = "stream",
+    .what = "one-way flood, then one ack; messages/s and bytes/s",
+    .parent = stream_parent,
+    .child = stream_child,
+};
+
+const struct workload *const wl_table[] = {&wl_pingpong, &wl_stream, NULL};
+
+const struct workload *wl_find(const char *name)
+{
+    for (size_t i = 0; wl_table[i] != NULL; i++)
+        if (strcmp(wl_table[i]->name, name) == 0)
+            return wl_table[i];
+    return NULL;
+}
