@@ -95,16 +95,10 @@ static int pair_open(const struct mech_setup *s, struct mech_ep *ep)
 {
     const struct ipcx_setup *x = ipcx_csetup_of(s);
     struct ipcx_ep *e = ipcx_ep_of(ep);
-    /*
-     * ipcx.h says to close the other end after fork, but in libipcx 0.1.0
-     * each end waits on an epoll instance made before fork and so shared by
-     * both processes: closing the peer's end deletes the peer's read fd from
-     * the epoll set the peer itself waits on, and the peer never wakes. Until
-     * the library fixes that, each process keeps the other end, untouched,
-     * and closes it only when the cell is over.
-     */
+    /* As a user would: keep one end in each process and close the other. */
     e->tx = e->rx = x->pair[ep->side];
-    e->peer_end = x->pair[1 - ep->side];
+    e->peer_end = NULL;
+    ipcx_close(x->pair[1 - ep->side]);
     return 0;
 }
 
