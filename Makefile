@@ -7,6 +7,7 @@
 #   make check          deps, then check-gcc, check-clang, check-asan, check-tsan in turn; stops
 #                       at the first failing step (`make -k check-gcc check-clang check-asan
 #                       check-tsan` runs all four and reports each)
+#   make demo           build, then `ipcx recv` and `ipcx send` pass one message between two processes
 #   make test           ctest in build/ (no deps, no other builds)
 #   make bench          deps --bench, build, run build/ipcx-bench $(BENCH_ARGS)
 #   make install        cmake --install build [--prefix $(PREFIX)]
@@ -44,7 +45,7 @@ NORAND := $(shell setarch $$(uname -m) -R true >/dev/null 2>&1 && echo "setarch 
 FORMAT_DIRS := include src tests bench fuzz examples
 FORMAT_FILES = $(shell find $(FORMAT_DIRS) -type f \( -name '*.c' -o -name '*.h' \) 2>/dev/null | sort)
 
-.PHONY: all build deps configure test check check-gcc check-clang check-asan check-tsan bench \
+.PHONY: all build deps configure demo test check check-gcc check-clang check-asan check-tsan bench \
 	install clean format format-check
 
 all: build
@@ -98,6 +99,14 @@ check-tsan:
 		-DCMAKE_C_FLAGS_DEBUG="-O1 -g" -DIPCX_SANITIZE=thread -DIPCX_BUILD_BENCH=OFF
 	$(BUILD) build-tsan -j$(JOBS)
 	$(TSAN_ENV) $(NORAND) $(CTEST_RUN) build-tsan -L '^(stress|conformance)$$'
+
+# The README's first command: two processes, one mailbox, one message each way of the CLI.
+DEMO_URL ?= unix:///tmp/ipcx-demo-$$$$.sock
+demo: build
+	@url="$(DEMO_URL)"; \
+	./build/ipcx recv "$$url" -n 1 --timeout 10s & rpid=$$!; \
+	./build/ipcx send "$$url" "hello from process $$$$ to the receiver" --timeout 10s; \
+	wait $$rpid
 
 bench:
 	scripts/deps.sh --bench
