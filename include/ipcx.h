@@ -21,9 +21,9 @@ extern "C" {
 #endif
 
 /* The version lives here alone; the build reads it from these lines. */
-#define IPCX_VERSION_MAJOR 0
-#define IPCX_VERSION_MINOR 1
-#define IPCX_VERSION_PATCH 0
+#define IPCX_VERSION_MAJOR  0
+#define IPCX_VERSION_MINOR  1
+#define IPCX_VERSION_PATCH  0
 #define IPCX_VERSION_STRING "0.1.0"
 
 /* ------------------------------------------------------------------------ */
@@ -31,36 +31,36 @@ extern "C" {
 /* Codes with a POSIX meaning equal -errno; library-only codes are <= -1000.*/
 /* ------------------------------------------------------------------------ */
 #define IPCX_OK            0
-#define IPCX_EPERM        (-1)   /* not permitted */
-#define IPCX_ENOENT       (-2)   /* mailbox does not exist (attach only) */
-#define IPCX_EINTR        (-4)   /* only where a call documents it */
-#define IPCX_EIO          (-5)
-#define IPCX_EBADF        (-9)   /* endpoint not opened for that direction */
-#define IPCX_EAGAIN      (-11)   /* try-once call would block */
-#define IPCX_ENOMEM      (-12)
-#define IPCX_EACCES      (-13)
-#define IPCX_EEXIST      (-17)   /* create-exclusive and the mailbox exists */
-#define IPCX_ENOTDIR     (-20)
-#define IPCX_EINVAL      (-22)
-#define IPCX_EMFILE      (-24)
-#define IPCX_EPIPE       (-32)   /* the peer has gone (direct pairs) */
-#define IPCX_ENAMETOOLONG (-36)
-#define IPCX_EMSGSIZE    (-90)   /* message over the mailbox maximum, or receive buffer too small */
-#define IPCX_ENOTSUP     (-95)   /* the transport does not offer this */
-#define IPCX_EADDRINUSE  (-98)
+#define IPCX_EPERM         (-1) /* not permitted */
+#define IPCX_ENOENT        (-2) /* mailbox does not exist (attach only) */
+#define IPCX_EINTR         (-4) /* only where a call documents it */
+#define IPCX_EIO           (-5)
+#define IPCX_EBADF         (-9)  /* endpoint not opened for that direction */
+#define IPCX_EAGAIN        (-11) /* try-once call would block */
+#define IPCX_ENOMEM        (-12)
+#define IPCX_EACCES        (-13)
+#define IPCX_EEXIST        (-17) /* create-exclusive and the mailbox exists */
+#define IPCX_ENOTDIR       (-20)
+#define IPCX_EINVAL        (-22)
+#define IPCX_EMFILE        (-24)
+#define IPCX_EPIPE         (-32) /* the peer has gone (direct pairs) */
+#define IPCX_ENAMETOOLONG  (-36)
+#define IPCX_EMSGSIZE      (-90) /* message over the mailbox maximum, or receive buffer too small */
+#define IPCX_ENOTSUP       (-95) /* the transport does not offer this */
+#define IPCX_EADDRINUSE    (-98)
 #define IPCX_EADDRNOTAVAIL (-99)
-#define IPCX_ENETUNREACH (-101)
-#define IPCX_ECONNRESET  (-104)
-#define IPCX_ENOTCONN    (-107)
-#define IPCX_ETIMEDOUT   (-110)  /* the deadline passed */
-#define IPCX_ECONNREFUSED (-111)
-#define IPCX_EHOSTUNREACH (-113)
+#define IPCX_ENETUNREACH   (-101)
+#define IPCX_ECONNRESET    (-104)
+#define IPCX_ENOTCONN      (-107)
+#define IPCX_ETIMEDOUT     (-110) /* the deadline passed */
+#define IPCX_ECONNREFUSED  (-111)
+#define IPCX_EHOSTUNREACH  (-113)
 
-#define IPCX_EBADURL     (-1000) /* the URL does not parse */
-#define IPCX_ENOSCHEME   (-1001) /* no transport of that scheme */
-#define IPCX_EPEERPROTO  (-1002) /* a peer broke the wire protocol; it was dropped */
-#define IPCX_ECORRUPT    (-1003) /* shared state failed validation */
-#define IPCX_ECLOSED     (-1004) /* the endpoint is being closed */
+#define IPCX_EBADURL    (-1000) /* the URL does not parse */
+#define IPCX_ENOSCHEME  (-1001) /* no transport of that scheme */
+#define IPCX_EPEERPROTO (-1002) /* a peer broke the wire protocol; it was dropped */
+#define IPCX_ECORRUPT   (-1003) /* shared state failed validation */
+#define IPCX_ECLOSED    (-1004) /* the endpoint is being closed */
 
 /* A static English description of any int (unknown codes included). Never NULL. */
 IPCX_API const char *ipcx_strerror(int code);
@@ -72,30 +72,30 @@ IPCX_API const char *ipcx_errname(int code);
 /* deadline on CLOCK_MONOTONIC computed once at entry. A signal never        */
 /* shortens a wait: the call resumes until its deadline.                     */
 /* ------------------------------------------------------------------------ */
-#define IPCX_NOWAIT   ((int64_t)0)
-#define IPCX_FOREVER  ((int64_t)-1)
-#define IPCX_NSEC     ((int64_t)1)
-#define IPCX_USEC     ((int64_t)1000)
-#define IPCX_MSEC     ((int64_t)1000000)
-#define IPCX_SEC      ((int64_t)1000000000)
+#define IPCX_NOWAIT  ((int64_t)0)
+#define IPCX_FOREVER ((int64_t)-1)
+#define IPCX_NSEC    ((int64_t)1)
+#define IPCX_USEC    ((int64_t)1000)
+#define IPCX_MSEC    ((int64_t)1000000)
+#define IPCX_SEC     ((int64_t)1000000000)
 
 /* ------------------------------------------------------------------------ */
 /* Options                                                                   */
 /* ------------------------------------------------------------------------ */
 /* Role: what an endpoint does on its mailbox. */
-#define IPCX_SEND  1u
-#define IPCX_RECV  2u
-#define IPCX_BOTH  (IPCX_SEND | IPCX_RECV)
+#define IPCX_SEND 1u
+#define IPCX_RECV 2u
+#define IPCX_BOTH (IPCX_SEND | IPCX_RECV)
 
 /* Creation: attach to an existing mailbox, create it if missing, or insist on creating it. */
-#define IPCX_ATTACH       0u
-#define IPCX_CREATE       1u
-#define IPCX_CREATE_EXCL  2u
+#define IPCX_ATTACH      0u
+#define IPCX_CREATE      1u
+#define IPCX_CREATE_EXCL 2u
 
 /* What a send does when the mailbox is full. */
-#define IPCX_FULL_BLOCK      0u  /* wait, up to the call's timeout (default) */
-#define IPCX_FULL_FAIL       1u  /* return IPCX_EAGAIN at once, whatever the timeout */
-#define IPCX_FULL_OVERWRITE  2u  /* drop the oldest message (transports that can: shm) */
+#define IPCX_FULL_BLOCK     0u /* wait, up to the call's timeout (default) */
+#define IPCX_FULL_FAIL      1u /* return IPCX_EAGAIN at once, whatever the timeout */
+#define IPCX_FULL_OVERWRITE 2u /* drop the oldest message (transports that can: shm) */
 
 /* Flags. */
 #define IPCX_F_UNLINK_ON_CLOSE 0x1u /* the creator removes the mailbox's name when it closes */
@@ -110,20 +110,22 @@ IPCX_API const char *ipcx_errname(int code);
  * after the call.
  */
 typedef struct ipcx_opts {
-    size_t   struct_size; /* sizeof(ipcx_opts) as the caller compiled it */
-    unsigned role;        /* IPCX_SEND, IPCX_RECV or IPCX_BOTH */
-    unsigned create;      /* IPCX_ATTACH, IPCX_CREATE, IPCX_CREATE_EXCL (receivers; senders attach) */
-    unsigned flags;       /* IPCX_F_* */
-    unsigned mode;        /* permission bits of a created mailbox; 0 means 0600 */
-    size_t   capacity;    /* messages buffered; 0 = transport default (streams: the kernel's buffer) */
-    size_t   max_msg;     /* largest message in bytes; 0 = IPCX_DEFAULT_MAX_MSG */
-    unsigned on_full;     /* IPCX_FULL_* */
+    size_t struct_size; /* sizeof(ipcx_opts) as the caller compiled it */
+    unsigned role;      /* IPCX_SEND, IPCX_RECV or IPCX_BOTH */
+    unsigned create;    /* IPCX_ATTACH, IPCX_CREATE, IPCX_CREATE_EXCL (receivers; senders attach) */
+    unsigned flags;     /* IPCX_F_* */
+    unsigned mode;      /* permission bits of a created mailbox; 0 means 0600 */
+    size_t capacity;  /* messages buffered; 0 = transport default (streams: the kernel's buffer) */
+    size_t max_msg;   /* largest message in bytes; 0 = IPCX_DEFAULT_MAX_MSG */
+    unsigned on_full; /* IPCX_FULL_* */
     unsigned reserved0;
-    int64_t  spin_ns;     /* busy-wait before sleeping (shm); 0 = transport default, <0 = spin only */
+    int64_t spin_ns; /* busy-wait before sleeping (shm); 0 = transport default, <0 = spin only */
 } ipcx_opts;
 
-#define IPCX_OPTS_INIT \
-    { sizeof(ipcx_opts), IPCX_BOTH, IPCX_CREATE, 0u, 0600u, 0u, 0u, IPCX_FULL_BLOCK, 0u, 0 }
+#define IPCX_OPTS_INIT                                                                             \
+    {                                                                                              \
+        sizeof(ipcx_opts), IPCX_BOTH, IPCX_CREATE, 0u, 0600u, 0u, 0u, IPCX_FULL_BLOCK, 0u, 0       \
+    }
 
 /* ------------------------------------------------------------------------ */
 /* Mailboxes                                                                 */
@@ -133,7 +135,7 @@ typedef struct ipcx_mailbox ipcx_mailbox;
 /* One piece of a gathered message, as in struct iovec. */
 typedef struct ipcx_iov {
     const void *base;
-    size_t      len;
+    size_t len;
 } ipcx_iov;
 
 /*
@@ -210,12 +212,12 @@ IPCX_API int ipcx_pollfd(ipcx_mailbox *mb);
 
 /* Counters of one endpoint, for monitoring and tests. */
 typedef struct ipcx_stats {
-    size_t   struct_size;    /* set by the caller: sizeof(ipcx_stats) */
+    size_t struct_size;      /* set by the caller: sizeof(ipcx_stats) */
     uint64_t sent;           /* messages sent */
     uint64_t received;       /* messages received */
     uint64_t peers_accepted; /* senders that connected (listening receivers) */
     uint64_t peers_dropped;  /* senders dropped for breaking the protocol */
-    int      last_drop_error;/* why the last one was dropped (IPCX_EPEERPROTO, ...) */
+    int last_drop_error;     /* why the last one was dropped (IPCX_EPEERPROTO, ...) */
     unsigned peers_now;      /* senders connected now */
 } ipcx_stats;
 

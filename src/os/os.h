@@ -75,8 +75,6 @@ int ipcx__sock_peer_closed(int fd);
 /* accept4 non-blocking close-on-exec; returns the fd or -errno. */
 int ipcx__sock_accept(int lfd);
 
-
-
 /* 32 random bits from the kernel (for endpoint tags); never fails. */
 uint32_t ipcx__random32(void);
 /* Sleeps ns nanoseconds (or less if interrupted). */

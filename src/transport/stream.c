@@ -14,17 +14,17 @@
 
 #include "os/alloc.h"
 
-#define CONN_BUF_INIT ((size_t)64 << 10) /* read buffer; grows for a larger frame */
-#define CONN_BUF_KEEP ((size_t)1 << 20)  /* a grown buffer is given back once empty */
-#define ASM_MAX 64                       /* partial fragmented messages kept per descriptor */
+#define CONN_BUF_INIT       ((size_t)64 << 10) /* read buffer; grows for a larger frame */
+#define CONN_BUF_KEEP       ((size_t)1 << 20)  /* a grown buffer is given back once empty */
+#define ASM_MAX             64                 /* partial fragmented messages kept per descriptor */
 #define CONNECT_BACKOFF_MAX (50 * IPCX_MSEC)
 /* Reads into the buffer stop here, so that most of a large frame can be read
  * straight into the caller's memory instead of being copied through ours. */
-#define READ_CHUNK ((size_t)16 << 10)
-#define DIRECT_MIN READ_CHUNK           /* frames this large are read in place */
+#define READ_CHUNK      ((size_t)16 << 10)
+#define DIRECT_MIN      READ_CHUNK      /* frames this large are read in place */
 #define DIRECT_PATIENCE (2 * IPCX_MSEC) /* wait inside a frame before giving the turn away */
-#define LONE_MERGE 16
-#define POLL_MAX 8 /* up to this many descriptors, a blocking wait uses ppoll */
+#define LONE_MERGE      16
+#define POLL_MAX        8 /* up to this many descriptors, a blocking wait uses ppoll */
 
 /* A message being rebuilt from fragments, keyed by its sender's tag. */
 struct stream_asm {
@@ -36,8 +36,8 @@ struct stream_asm {
 /* One receiving descriptor: an accepted sender, a FIFO or a pair's read side. */
 struct stream_conn {
     int fd;
-    int fixed;     /* never dropped: a protocol error discards its bytes instead */
-    int queued;    /* in the ready list */
+    int fixed;  /* never dropped: a protocol error discards its bytes instead */
+    int queued; /* in the ready list */
     int eof;
     int full_read; /* the last read filled the buffer: more may be waiting */
     int can_block; /* fd in blocking mode: a forever-wait may sleep in read() */
@@ -934,8 +934,8 @@ int ipcx__stream_open_socket(struct ipcx__stream *s, int (*relisten)(struct ipcx
     return fd == IPCX_EAGAIN || fd >= 0 ? 0 : fd;
 }
 
-int ipcx__stream_pair_init(struct ipcx__stream *s, const struct ipcx__stream_hooks *hooks,
-                           int rfd, int rfd_blocks, int wfd)
+int ipcx__stream_pair_init(struct ipcx__stream *s, const struct ipcx__stream_hooks *hooks, int rfd,
+                           int rfd_blocks, int wfd)
 {
     ipcx__stream_init(s, hooks);
     s->wfd = wfd;

@@ -17,10 +17,10 @@
 #include "transport/transport.h"
 
 #define IPCX__FRAME_MAGIC 0x1C5Au
-#define IPCX__FRAME_HDR 16u
-#define IPCX__FRAME_MORE 0x1u
+#define IPCX__FRAME_HDR   16u
+#define IPCX__FRAME_MORE  0x1u
 #define IPCX__FRAME_FIRST 0x2u
-#define IPCX__FRAME_FRAG 0x4u
+#define IPCX__FRAME_FRAG  0x4u
 
 struct ipcx__stream;
 struct stream_conn;
@@ -40,22 +40,22 @@ struct ipcx__stream {
     struct ipcx__ep ep; /* must be first */
     const struct ipcx__stream_hooks *hooks;
     /* receiving side */
-    int epfd;                 /* epoll over the listener and the connections */
-    int lfd;                  /* listening socket, or -1 */
-    int evfd;                 /* eventfd raised while buffered messages wait (pollfd users) */
+    int epfd; /* epoll over the listener and the connections */
+    int lfd;  /* listening socket, or -1 */
+    int evfd; /* eventfd raised while buffered messages wait (pollfd users) */
     int ev_raised;
-    int peer_gone;            /* a pair's only connection hit end of stream */
+    int peer_gone; /* a pair's only connection hit end of stream */
     struct stream_conn **conns;
     size_t nconns, conns_cap;
     struct stream_conn *ready_head, *ready_tail;
-    size_t round_left;        /* services left before merging fresh readiness */
-    unsigned lone_rounds;     /* rounds served while only one connection exists */
+    size_t round_left;    /* services left before merging fresh readiness */
+    unsigned lone_rounds; /* rounds served while only one connection exists */
     uint64_t accepted, dropped;
     int last_drop;
     /* sending side */
     int wfd;
     uint32_t tag;
-    unsigned char *pend;      /* the unsent rest of a frame whose start is in the kernel */
+    unsigned char *pend; /* the unsent rest of a frame whose start is in the kernel */
     size_t pend_len, pend_off;
     /* socket transports: the mailbox's address */
     struct sockaddr_storage sa;
@@ -79,8 +79,8 @@ int ipcx__stream_sock_connect(struct ipcx__stream *s, ipcx__deadline dl);
 /* Makes s a pair endpoint reading rfd and writing wfd (both taken over).
  * rfd_blocks: rfd is in blocking mode, so a receive that waits forever may
  * sleep in read() itself instead of in a readiness wait followed by a read. */
-int ipcx__stream_pair_init(struct ipcx__stream *s, const struct ipcx__stream_hooks *hooks,
-                           int rfd, int rfd_blocks, int wfd);
+int ipcx__stream_pair_init(struct ipcx__stream *s, const struct ipcx__stream_hooks *hooks, int rfd,
+                           int rfd_blocks, int wfd);
 /* Closes every descriptor and frees every buffer. */
 void ipcx__stream_fini(struct ipcx__stream *s);
 

@@ -18,9 +18,9 @@
 
 #include "os/os.h"
 
-#define IPCX__CAP_OPEN 0x1u /* named mailboxes through ipcx_open */
-#define IPCX__CAP_PAIR 0x2u /* ipcx_pair */
-#define IPCX__CAP_BOTH 0x4u /* one named endpoint may both send and receive */
+#define IPCX__CAP_OPEN      0x1u /* named mailboxes through ipcx_open */
+#define IPCX__CAP_PAIR      0x2u /* ipcx_pair */
+#define IPCX__CAP_BOTH      0x4u /* one named endpoint may both send and receive */
 #define IPCX__CAP_OVERWRITE 0x8u /* IPCX_FULL_OVERWRITE: a full mailbox drops its oldest */
 
 #define IPCX__MAX_IOV 64
@@ -30,21 +30,21 @@ struct ipcx__transport;
 /* What every endpoint begins with. Owned by the core. */
 struct ipcx__ep {
     const struct ipcx__transport *tp;
-    unsigned role;      /* IPCX_SEND / IPCX_RECV bits */
-    ipcx_opts opts;     /* normalised copy: max_msg and mode never 0 */
-    char *addr;         /* the URL after "scheme://" (copied; "" for pairs) */
+    unsigned role;  /* IPCX_SEND / IPCX_RECV bits */
+    ipcx_opts opts; /* normalised copy: max_msg and mode never 0 */
+    char *addr;     /* the URL after "scheme://" (copied; "" for pairs) */
     pthread_mutex_t send_mu;
     pthread_mutex_t recv_mu;
-    uint64_t sent;      /* under send_mu */
-    uint64_t received;  /* under recv_mu */
+    uint64_t sent;     /* under send_mu */
+    uint64_t received; /* under recv_mu */
 };
 
 /* Where a received message goes: the caller's buffer, or one the transport allocates. */
 struct ipcx__rbuf {
-    void *buf;   /* in: caller's buffer (NULL if alloc); out: allocated buffer if alloc */
-    size_t cap;  /* in: caller's capacity */
-    size_t len;  /* out: message length, or the size needed on IPCX_EMSGSIZE */
-    int alloc;   /* in: allocate with malloc (freed by ipcx_free) */
+    void *buf;  /* in: caller's buffer (NULL if alloc); out: allocated buffer if alloc */
+    size_t cap; /* in: caller's capacity */
+    size_t len; /* out: message length, or the size needed on IPCX_EMSGSIZE */
+    int alloc;  /* in: allocate with malloc (freed by ipcx_free) */
 };
 
 struct ipcx__transport {

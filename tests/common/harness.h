@@ -78,8 +78,7 @@ static inline void th_scratch_path(char *buf, size_t cap, const char *ext)
 /* "@ipcx-test-<pid>-<rand>" (a Linux abstract socket name) */
 static inline void th_scratch_abstract(char *buf, size_t cap)
 {
-    snprintf(buf, cap, "@ipcx-test-%ld-%016llx", (long)getpid(),
-             (unsigned long long)th_random64());
+    snprintf(buf, cap, "@ipcx-test-%ld-%016llx", (long)getpid(), (unsigned long long)th_random64());
 }
 
 /* A random TCP port in 20000..60000 (port 0 is not supported by ipcx). */
@@ -102,15 +101,18 @@ enum th_addr {
 };
 
 typedef struct th_scheme {
-    const char  *name;   /* shown in messages: "unix-path" */
-    const char  *prefix; /* "pipe://", "unix://", "fifo://", "tcp://" */
+    const char *name;   /* shown in messages: "unix-path" */
+    const char *prefix; /* "pipe://", "unix://", "fifo://", "tcp://" */
     enum th_addr addr;
-    const char  *ext;    /* file name suffix for TH_ADDR_PATH */
+    const char *ext; /* file name suffix for TH_ADDR_PATH */
 } th_scheme;
 
 #define TH_URL_MAX 256
 
-static inline int th_is_pair(const th_scheme *s) { return s->addr == TH_ADDR_PAIR; }
+static inline int th_is_pair(const th_scheme *s)
+{
+    return s->addr == TH_ADDR_PAIR;
+}
 static inline int th_is_tcp(const th_scheme *s)
 {
     return s->addr == TH_ADDR_TCP4 || s->addr == TH_ADDR_TCP6;
@@ -163,8 +165,8 @@ static inline void th_cleanup_url(const char *url)
  * fresh URL of named scheme s, retrying with another port while a TCP port is
  * taken. Stores the URL in url. Returns 0 or the ipcx_open error.
  */
-static inline int th_open_recv(const th_scheme *s, const ipcx_opts *opts,
-                               ipcx_mailbox **rcv, char *url, size_t cap)
+static inline int th_open_recv(const th_scheme *s, const ipcx_opts *opts, ipcx_mailbox **rcv,
+                               char *url, size_t cap)
 {
     ipcx_opts o = IPCX_OPTS_INIT;
     int rc = IPCX_EINVAL;
@@ -221,11 +223,14 @@ static inline int th_open_pair(const th_scheme *s, const ipcx_opts *opts, ipcx_m
 
 typedef struct th_child {
     pid_t pid;
-    int   ready_fd; /* parent reads: a byte arrives when the child is ready */
-    int   go_fd;    /* parent writes: a byte tells the child to start */
+    int ready_fd; /* parent reads: a byte arrives when the child is ready */
+    int go_fd;    /* parent writes: a byte tells the child to start */
 } th_child;
 
-#define TH_CHILD_INIT { -1, -1, -1 }
+#define TH_CHILD_INIT                                                                              \
+    {                                                                                              \
+        -1, -1, -1                                                                                 \
+    }
 
 /*
  * A child's body: ready_fd to write a byte to once ready, go_fd to read the
@@ -249,7 +254,7 @@ static inline int th_wait_byte(int fd, int timeout_ms)
 {
     int64_t deadline = th_now_ns() + (int64_t)timeout_ms * 1000000;
     for (;;) {
-        struct pollfd p = { .fd = fd, .events = POLLIN };
+        struct pollfd p = {.fd = fd, .events = POLLIN};
         int left = -1;
         if (timeout_ms >= 0) {
             int64_t ns = deadline - th_now_ns();
@@ -334,7 +339,7 @@ static inline int th_reap(th_child *c, int timeout_ms)
             }
             break;
         }
-        struct timespec ts = { 0, 1000000 }; /* polling a child's exit, not readiness */
+        struct timespec ts = {0, 1000000}; /* polling a child's exit, not readiness */
         nanosleep(&ts, NULL);
     }
     c->pid = -1;
@@ -370,7 +375,10 @@ static inline const char *th_status_str(int st, char *buf, size_t cap)
     return buf;
 }
 
-static inline int th_exited_ok(int st) { return st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0; }
+static inline int th_exited_ok(int st)
+{
+    return st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
 
 /* ------------------------------------------------------------------------ */
 /* Payloads and the test message header                                      */
@@ -599,7 +607,7 @@ static inline int th_wait_closed(int fd, int timeout_ms)
         int64_t ns = deadline - th_now_ns();
         if (ns <= 0)
             return -1;
-        struct pollfd p = { .fd = fd, .events = POLLIN };
+        struct pollfd p = {.fd = fd, .events = POLLIN};
         int n = poll(&p, 1, (int)(ns / 1000000) + 1);
         if (n < 0 && errno == EINTR)
             continue;

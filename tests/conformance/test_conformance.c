@@ -14,13 +14,13 @@
 
 /* The transports under test: one line each. */
 static const th_scheme schemes[] = {
-    { "pipe-pair",     "pipe://", TH_ADDR_PAIR,     NULL },
-    { "unix-pair",     "unix://", TH_ADDR_PAIR,     NULL },
-    { "unix-path",     "unix://", TH_ADDR_PATH,     ".sock" },
-    { "unix-abstract", "unix://", TH_ADDR_ABSTRACT, NULL },
-    { "fifo",          "fifo://", TH_ADDR_PATH,     ".fifo" },
-    { "tcp4",          "tcp://",  TH_ADDR_TCP4,     NULL },
-    { "tcp6",          "tcp://",  TH_ADDR_TCP6,     NULL },
+    {"pipe-pair", "pipe://", TH_ADDR_PAIR, NULL},
+    {"unix-pair", "unix://", TH_ADDR_PAIR, NULL},
+    {"unix-path", "unix://", TH_ADDR_PATH, ".sock"},
+    {"unix-abstract", "unix://", TH_ADDR_ABSTRACT, NULL},
+    {"fifo", "fifo://", TH_ADDR_PATH, ".fifo"},
+    {"tcp4", "tcp://", TH_ADDR_TCP4, NULL},
+    {"tcp6", "tcp://", TH_ADDR_TCP6, NULL},
 };
 #define NSCHEMES (sizeof schemes / sizeof schemes[0])
 
@@ -28,9 +28,8 @@ static const th_scheme schemes[] = {
  * Criterion passes parameters by value into the test process; plain ints are
  * the safest payload, so tests get an index into `schemes`.
  */
-static int scheme_index[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
-_Static_assert(NSCHEMES <= sizeof scheme_index / sizeof scheme_index[0],
-               "grow scheme_index");
+static int scheme_index[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+_Static_assert(NSCHEMES <= sizeof scheme_index / sizeof scheme_index[0], "grow scheme_index");
 
 /*
  * Criterion 2.4's runner leaks one small calloc per parameterized test (inside
@@ -43,10 +42,10 @@ const char *__lsan_default_suppressions(void)
     return "leak:libcriterion.so\n";
 }
 
-#define OVER_SCHEMES(test)                                                   \
-    ParameterizedTestParameters(conformance, test)                            \
-    {                                                                         \
-        return cr_make_param_array(int, scheme_index, NSCHEMES);              \
+#define OVER_SCHEMES(test)                                                                         \
+    ParameterizedTestParameters(conformance, test)                                                 \
+    {                                                                                              \
+        return cr_make_param_array(int, scheme_index, NSCHEMES);                                   \
     }
 
 #define MAXM ((size_t)1 << 20) /* max_msg for the boundary test */
@@ -55,9 +54,9 @@ const char *__lsan_default_suppressions(void)
 /* An open pair under test, with its scheme and URL. */
 struct fixture {
     const th_scheme *s;
-    ipcx_mailbox    *snd;
-    ipcx_mailbox    *rcv;
-    char             url[TH_URL_MAX];
+    ipcx_mailbox *snd;
+    ipcx_mailbox *rcv;
+    char url[TH_URL_MAX];
 };
 
 static void fx_open(struct fixture *f, int idx, const ipcx_opts *opts)
@@ -98,7 +97,7 @@ static void recv_expect(struct fixture *f, const void *want, size_t wlen)
 /* Order and boundaries, sender in another process                           */
 /* ------------------------------------------------------------------------ */
 
-static const size_t boundary_sizes[] = { 0, 1, 4095, 4096, 65537, MAXM };
+static const size_t boundary_sizes[] = {0, 1, 4095, 4096, 65537, MAXM};
 #define NBOUND (sizeof boundary_sizes / sizeof boundary_sizes[0])
 #define ROUNDS 2
 
@@ -146,7 +145,7 @@ ParameterizedTestParameters(conformance, order_and_boundaries)
 }
 ParameterizedTest(int *idx, conformance, order_and_boundaries, .timeout = 60)
 {
-    struct fixture f = { 0 };
+    struct fixture f = {0};
     ipcx_opts o = IPCX_OPTS_INIT;
     o.max_msg = MAXM;
     if (th_is_pair(&schemes[*idx])) {
@@ -156,7 +155,7 @@ ParameterizedTest(int *idx, conformance, order_and_boundaries, .timeout = 60)
         int rc = th_open_recv(f.s, &o, &f.rcv, f.url, sizeof f.url);
         cr_assert_eq(rc, 0, "[%s] open receiver %s: %s", f.s->name, f.url, ipcx_errname(rc));
     }
-    struct order_arg a = { &f };
+    struct order_arg a = {&f};
     th_child c = TH_CHILD_INIT;
     cr_assert_eq(th_fork(&c, order_child, &a), 0);
     if (f.snd) {
@@ -178,20 +177,22 @@ ParameterizedTest(int *idx, conformance, order_and_boundaries, .timeout = 60)
             cr_assert_eq(len, boundary_sizes[i], "[%s] round %d message #%zu: %zu bytes, want %zu",
                          f.s->name, r, i, len, boundary_sizes[i]);
             size_t bad = th_pattern_check(buf, len, (uint64_t)(r * 100 + (int)i));
-            cr_assert_eq(bad, 0, "[%s] round %d message #%zu (size %zu): byte %zu wrong",
-                         f.s->name, r, i, len, bad - 1);
+            cr_assert_eq(bad, 0, "[%s] round %d message #%zu (size %zu): byte %zu wrong", f.s->name,
+                         r, i, len, bad - 1);
         }
     }
     size_t len = 0;
     int rc = ipcx_recv(f.rcv, buf, MAXM, &len, TMO);
     cr_assert_eq(rc, 0, "[%s] recv END: %s", f.s->name, ipcx_errname(rc));
     cr_assert(len == 3 && memcmp(buf, "END", 3) == 0,
-              "[%s] after the refused max+1 send the next message is not END (len %zu)",
-              f.s->name, len);
+              "[%s] after the refused max+1 send the next message is not END (len %zu)", f.s->name,
+              len);
     char sb[64];
     int st = th_reap(&c, 20000);
-    cr_assert(th_exited_ok(st), "[%s] sender child: %s (codes: 10+n send n failed, "
-              "50 max+1 not EMSGSIZE, 51 END failed)", f.s->name, th_status_str(st, sb, sizeof sb));
+    cr_assert(th_exited_ok(st),
+              "[%s] sender child: %s (codes: 10+n send n failed, "
+              "50 max+1 not EMSGSIZE, 51 END failed)",
+              f.s->name, th_status_str(st, sb, sizeof sb));
     free(buf);
     fx_close(&f);
 }
@@ -213,7 +214,7 @@ static void expect_empty(struct fixture *f, const char *when)
 OVER_SCHEMES(try_once_empty)
 ParameterizedTest(int *idx, conformance, try_once_empty, .timeout = 30)
 {
-    struct fixture f = { 0 };
+    struct fixture f = {0};
     fx_open(&f, *idx, NULL);
     expect_empty(&f, "fresh mailbox");
     expect_empty(&f, "fresh mailbox, again");
@@ -234,14 +235,14 @@ static void expect_deadline(struct fixture *f, const char *when)
                  ipcx_errname(rc));
     cr_assert(el >= 50 * IPCX_MSEC, "[%s] %s: 50ms deadline returned after %.3f ms", f->s->name,
               when, (double)el / 1e6);
-    cr_assert(el < 2 * IPCX_SEC, "[%s] %s: 50ms deadline returned after %.3f ms", f->s->name,
-              when, (double)el / 1e6);
+    cr_assert(el < 2 * IPCX_SEC, "[%s] %s: 50ms deadline returned after %.3f ms", f->s->name, when,
+              (double)el / 1e6);
 }
 
 OVER_SCHEMES(deadline_on_empty)
 ParameterizedTest(int *idx, conformance, deadline_on_empty, .timeout = 30)
 {
-    struct fixture f = { 0 };
+    struct fixture f = {0};
     fx_open(&f, *idx, NULL);
     expect_deadline(&f, "fresh mailbox");
     send_ok(&f, "y", 1);
@@ -257,7 +258,7 @@ ParameterizedTest(int *idx, conformance, deadline_on_empty, .timeout = 30)
 OVER_SCHEMES(small_buffer)
 ParameterizedTest(int *idx, conformance, small_buffer, .timeout = 30)
 {
-    struct fixture f = { 0 };
+    struct fixture f = {0};
     fx_open(&f, *idx, NULL);
     unsigned char msg[1000], big[4096];
     th_pattern_fill(msg, sizeof msg, 77);
@@ -283,8 +284,8 @@ ParameterizedTest(int *idx, conformance, small_buffer, .timeout = 30)
 OVER_SCHEMES(recv_alloc)
 ParameterizedTest(int *idx, conformance, recv_alloc, .timeout = 30)
 {
-    static const size_t sizes[] = { 0, 5, 3000, 12000 };
-    struct fixture f = { 0 };
+    static const size_t sizes[] = {0, 5, 3000, 12000};
+    struct fixture f = {0};
     fx_open(&f, *idx, NULL);
     unsigned char msg[12000];
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
@@ -296,8 +297,8 @@ ParameterizedTest(int *idx, conformance, recv_alloc, .timeout = 30)
         size_t len = (size_t)-1;
         int rc = ipcx_recv_alloc(f.rcv, &p, &len, TMO);
         cr_assert_eq(rc, 0, "[%s] recv_alloc #%zu: %s", f.s->name, i, ipcx_errname(rc));
-        cr_assert_eq(len, sizes[i], "[%s] recv_alloc #%zu: %zu bytes, want %zu", f.s->name, i,
-                     len, sizes[i]);
+        cr_assert_eq(len, sizes[i], "[%s] recv_alloc #%zu: %zu bytes, want %zu", f.s->name, i, len,
+                     sizes[i]);
         if (len > 0) {
             cr_assert_not_null(p, "[%s] recv_alloc gave NULL for %zu bytes", f.s->name, len);
             cr_assert_eq(th_pattern_check(p, len, 1000 + i), 0, "[%s] recv_alloc #%zu content",
@@ -317,10 +318,13 @@ ParameterizedTest(int *idx, conformance, recv_alloc, .timeout = 30)
 OVER_SCHEMES(sendv_gathers)
 ParameterizedTest(int *idx, conformance, sendv_gathers, .timeout = 30)
 {
-    struct fixture f = { 0 };
+    struct fixture f = {0};
     fx_open(&f, *idx, NULL);
     ipcx_iov iov[64] = {
-        { "hello", 5 }, { NULL, 0 }, { ", ", 2 }, { "world", 5 },
+        {"hello", 5},
+        {NULL, 0},
+        {", ", 2},
+        {"world", 5},
     };
     int rc = ipcx_sendv(f.snd, iov, 4, TMO);
     cr_assert_eq(rc, 0, "[%s] sendv of 4 pieces: %s", f.s->name, ipcx_errname(rc));
@@ -363,7 +367,7 @@ ParameterizedTest(int *idx, conformance, sendv_gathers, .timeout = 30)
 OVER_SCHEMES(peer_close)
 ParameterizedTest(int *idx, conformance, peer_close, .timeout = 30)
 {
-    struct fixture f = { 0 };
+    struct fixture f = {0};
     fx_open(&f, *idx, NULL);
     send_ok(&f, "one", 3);
     send_ok(&f, "two", 3);
@@ -379,17 +383,21 @@ ParameterizedTest(int *idx, conformance, peer_close, .timeout = 30)
     int rc = ipcx_recv(f.rcv, buf, sizeof buf, &len, 500 * IPCX_MSEC);
     int64_t el = th_now_ns() - t0;
     if (th_is_pair(f.s)) {
-        cr_assert_eq(rc, IPCX_EPIPE, "[%s] recv after the peer closed and all was drained: %s, "
-                     "want IPCX_EPIPE", f.s->name, ipcx_errname(rc));
+        cr_assert_eq(rc, IPCX_EPIPE,
+                     "[%s] recv after the peer closed and all was drained: %s, "
+                     "want IPCX_EPIPE",
+                     f.s->name, ipcx_errname(rc));
         cr_assert(el < 400 * IPCX_MSEC, "[%s] EPIPE took %.1f ms: it waited for the deadline",
                   f.s->name, (double)el / 1e6);
         rc = ipcx_recv(f.rcv, buf, sizeof buf, &len, IPCX_NOWAIT);
         cr_assert_eq(rc, IPCX_EPIPE, "[%s] second recv after peer close: %s", f.s->name,
                      ipcx_errname(rc));
     } else {
-        cr_assert_eq(rc, IPCX_ETIMEDOUT, "[%s] recv after the sender closed: %s, want "
-                     "IPCX_ETIMEDOUT", f.s->name, ipcx_errname(rc));
-        ipcx_stats st = { .struct_size = sizeof st };
+        cr_assert_eq(rc, IPCX_ETIMEDOUT,
+                     "[%s] recv after the sender closed: %s, want "
+                     "IPCX_ETIMEDOUT",
+                     f.s->name, ipcx_errname(rc));
+        ipcx_stats st = {.struct_size = sizeof st};
         rc = ipcx_get_stats(f.rcv, &st);
         cr_assert_eq(rc, 0, "[%s] get_stats: %s", f.s->name, ipcx_errname(rc));
         cr_assert_eq(st.peers_dropped, 0, "[%s] a clean sender close counted as a drop (%s)",
@@ -407,7 +415,7 @@ ParameterizedTest(int *idx, conformance, peer_close, .timeout = 30)
 OVER_SCHEMES(receiver_restart)
 ParameterizedTest(int *idx, conformance, receiver_restart, .timeout = 60)
 {
-    struct fixture f = { 0 };
+    struct fixture f = {0};
     if (th_is_pair(&schemes[*idx]))
         cr_skip_test("[%s] has no name to reopen", schemes[*idx].name);
     fx_open(&f, *idx, NULL);
@@ -460,8 +468,7 @@ ParameterizedTest(int *idx, conformance, sender_before_receiver, .timeout = 60)
     cr_assert_eq(rc, IPCX_ETIMEDOUT, "[%s] 50ms send with no receiver: %s, want IPCX_ETIMEDOUT",
                  s->name, ipcx_errname(rc));
     cr_assert(el >= 50 * IPCX_MSEC && el < 2 * IPCX_SEC,
-              "[%s] 50ms send with no receiver returned after %.1f ms", s->name,
-              (double)el / 1e6);
+              "[%s] 50ms send with no receiver returned after %.1f ms", s->name, (double)el / 1e6);
 
     ipcx_opts o = IPCX_OPTS_INIT;
     o.role = IPCX_RECV;
@@ -472,7 +479,7 @@ ParameterizedTest(int *idx, conformance, sender_before_receiver, .timeout = 60)
     }
     cr_assert_eq(rc, 0, "[%s] open the receiver after the sender on %s: %s", s->name, url,
                  ipcx_errname(rc));
-    struct fixture f = { s, snd, rcv, "" };
+    struct fixture f = {s, snd, rcv, ""};
     snprintf(f.url, sizeof f.url, "%s", url);
     send_ok(&f, "found", 5);
     /* the refused sends left nothing behind: the first message is the one sent after */
@@ -486,7 +493,7 @@ ParameterizedTest(int *idx, conformance, pair_both_ways, .timeout = 30)
 {
     if (!th_is_pair(&schemes[*idx]))
         cr_skip_test("[%s] endpoints of a named mailbox have one direction", schemes[*idx].name);
-    struct fixture f = { 0 };
+    struct fixture f = {0};
     fx_open(&f, *idx, NULL);
     struct fixture back = f;
     back.snd = f.rcv;
@@ -506,7 +513,7 @@ ParameterizedTest(int *idx, conformance, pair_both_ways, .timeout = 30)
 
 static int poll_in(int fd, int ms)
 {
-    struct pollfd p = { .fd = fd, .events = POLLIN };
+    struct pollfd p = {.fd = fd, .events = POLLIN};
     int n;
     do
         n = poll(&p, 1, ms);
@@ -541,7 +548,7 @@ static size_t poll_then_recv(struct fixture *f, int fd, char *buf, size_t cap)
 OVER_SCHEMES(pollfd)
 ParameterizedTest(int *idx, conformance, pollfd, .timeout = 30)
 {
-    struct fixture f = { 0 };
+    struct fixture f = {0};
     fx_open(&f, *idx, NULL);
     int fd = ipcx_pollfd(f.rcv);
     cr_assert(fd >= 0, "[%s] ipcx_pollfd: %s", f.s->name, ipcx_errname(fd));
@@ -551,15 +558,15 @@ ParameterizedTest(int *idx, conformance, pollfd, .timeout = 30)
     cr_assert_eq(rc, IPCX_EAGAIN, "[%s] try-once on empty: %s", f.s->name, ipcx_errname(rc));
     int r = poll_in(fd, 100);
     cr_assert_eq(r, 0, "[%s] poll(100ms) on an empty mailbox returned %s", f.s->name,
-                 r == 1 ? "POLLIN" : r == 2 ? "a non-POLLIN event" : "an error");
+                 r == 1   ? "POLLIN"
+                 : r == 2 ? "a non-POLLIN event"
+                          : "an error");
 
     send_ok(&f, "ping", 4);
     len = poll_then_recv(&f, fd, buf, sizeof buf);
-    cr_assert(len == 4 && memcmp(buf, "ping", 4) == 0, "[%s] wrong message via poll",
-              f.s->name);
+    cr_assert(len == 4 && memcmp(buf, "ping", 4) == 0, "[%s] wrong message via poll", f.s->name);
     r = poll_in(fd, 0);
-    cr_assert_eq(r, 0, "[%s] poll(0) after draining the only message returned %d", f.s->name,
-                 r);
+    cr_assert_eq(r, 0, "[%s] poll(0) after draining the only message returned %d", f.s->name, r);
 
     send_ok(&f, "first", 5);
     send_ok(&f, "second", 6);
@@ -571,8 +578,7 @@ ParameterizedTest(int *idx, conformance, pollfd, .timeout = 30)
     rc = ipcx_recv(f.rcv, buf, sizeof buf, &len, IPCX_NOWAIT);
     cr_assert_eq(rc, 0, "[%s] try-once recv of the second message after POLLIN: %s", f.s->name,
                  ipcx_errname(rc));
-    cr_assert(len == 6 && memcmp(buf, "second", 6) == 0, "[%s] wrong second message",
-              f.s->name);
+    cr_assert(len == 6 && memcmp(buf, "second", 6) == 0, "[%s] wrong second message", f.s->name);
     r = poll_in(fd, 0);
     cr_assert_eq(r, 0, "[%s] poll(0) after draining both returned %d", f.s->name, r);
     fx_close(&f);
@@ -585,14 +591,14 @@ ParameterizedTest(int *idx, conformance, pollfd, .timeout = 30)
 OVER_SCHEMES(wrong_direction)
 ParameterizedTest(int *idx, conformance, wrong_direction, .timeout = 30)
 {
-    struct fixture f = { 0 };
+    struct fixture f = {0};
     if (th_is_pair(&schemes[*idx]))
         cr_skip_test("[%s] pair ends send and receive", schemes[*idx].name);
     fx_open(&f, *idx, NULL);
     int rc = ipcx_send(f.rcv, "x", 1, IPCX_NOWAIT);
     cr_assert_eq(rc, IPCX_EBADF, "[%s] send on a receive-only endpoint: %s", f.s->name,
                  ipcx_errname(rc));
-    ipcx_iov iov = { "x", 1 };
+    ipcx_iov iov = {"x", 1};
     rc = ipcx_sendv(f.rcv, &iov, 1, IPCX_NOWAIT);
     cr_assert_eq(rc, IPCX_EBADF, "[%s] sendv on a receive-only endpoint: %s", f.s->name,
                  ipcx_errname(rc));
@@ -613,10 +619,15 @@ ParameterizedTest(int *idx, conformance, wrong_direction, .timeout = 30)
 Test(conformance, bad_urls, .timeout = 30)
 {
     static const char *const badurl[] = {
-        "", "no-scheme-here", "://nothing", "tcp://127.0.0.1:notaport", "tcp://127.0.0.1:70000",
-        "tcp://[::1:5000", "tcp://127.0.0.1",
+        "",
+        "no-scheme-here",
+        "://nothing",
+        "tcp://127.0.0.1:notaport",
+        "tcp://127.0.0.1:70000",
+        "tcp://[::1:5000",
+        "tcp://127.0.0.1",
     };
-    static const char *const noscheme[] = { "nosuchscheme://x", "bogus:///tmp/ipcx-test-x" };
+    static const char *const noscheme[] = {"nosuchscheme://x", "bogus:///tmp/ipcx-test-x"};
     for (unsigned role = IPCX_SEND; role <= IPCX_RECV; role++) {
         ipcx_opts o = IPCX_OPTS_INIT;
         o.role = role;
@@ -628,8 +639,7 @@ Test(conformance, bad_urls, .timeout = 30)
             if (rc == 0)
                 ipcx_close(mb);
             else
-                cr_expect_eq(mb, (ipcx_mailbox *)&o, "failed open(\"%s\") touched *mbp",
-                             badurl[i]);
+                cr_expect_eq(mb, (ipcx_mailbox *)&o, "failed open(\"%s\") touched *mbp", badurl[i]);
         }
         for (size_t i = 0; i < sizeof noscheme / sizeof noscheme[0]; i++) {
             ipcx_mailbox *mb = (ipcx_mailbox *)&o;
@@ -688,14 +698,23 @@ Test(conformance, create_excl_eexist, .timeout = 30)
 
 Test(conformance, strerror_never_null)
 {
-    static const struct { int code; const char *name; } known[] = {
-        { IPCX_OK, NULL },
-        { IPCX_EAGAIN, "IPCX_EAGAIN" },         { IPCX_ETIMEDOUT, "IPCX_ETIMEDOUT" },
-        { IPCX_EMSGSIZE, "IPCX_EMSGSIZE" },     { IPCX_EPIPE, "IPCX_EPIPE" },
-        { IPCX_EBADF, "IPCX_EBADF" },           { IPCX_EEXIST, "IPCX_EEXIST" },
-        { IPCX_EBADURL, "IPCX_EBADURL" },       { IPCX_ENOSCHEME, "IPCX_ENOSCHEME" },
-        { IPCX_EPEERPROTO, "IPCX_EPEERPROTO" }, { IPCX_ECORRUPT, "IPCX_ECORRUPT" },
-        { IPCX_ECLOSED, "IPCX_ECLOSED" },       { IPCX_EADDRINUSE, "IPCX_EADDRINUSE" },
+    static const struct {
+        int code;
+        const char *name;
+    } known[] = {
+        {IPCX_OK, NULL},
+        {IPCX_EAGAIN, "IPCX_EAGAIN"},
+        {IPCX_ETIMEDOUT, "IPCX_ETIMEDOUT"},
+        {IPCX_EMSGSIZE, "IPCX_EMSGSIZE"},
+        {IPCX_EPIPE, "IPCX_EPIPE"},
+        {IPCX_EBADF, "IPCX_EBADF"},
+        {IPCX_EEXIST, "IPCX_EEXIST"},
+        {IPCX_EBADURL, "IPCX_EBADURL"},
+        {IPCX_ENOSCHEME, "IPCX_ENOSCHEME"},
+        {IPCX_EPEERPROTO, "IPCX_EPEERPROTO"},
+        {IPCX_ECORRUPT, "IPCX_ECORRUPT"},
+        {IPCX_ECLOSED, "IPCX_ECLOSED"},
+        {IPCX_EADDRINUSE, "IPCX_EADDRINUSE"},
     };
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
         const char *s = ipcx_strerror(known[i].code);
@@ -706,8 +725,7 @@ Test(conformance, strerror_never_null)
         if (known[i].name)
             cr_expect_str_eq(n, known[i].name, "errname(%d)", known[i].code);
     }
-    static const int odd[] = { 1, 7, 1000, -3, -999, -1005, -123456, 2147483647,
-                               -2147483647 - 1 };
+    static const int odd[] = {1, 7, 1000, -3, -999, -1005, -123456, 2147483647, -2147483647 - 1};
     for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) {
         cr_assert_not_null(ipcx_strerror(odd[i]), "strerror(%d) is NULL", odd[i]);
         cr_assert_not_null(ipcx_errname(odd[i]), "errname(%d) is NULL", odd[i]);

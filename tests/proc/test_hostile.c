@@ -23,7 +23,7 @@
 
 struct good_arg {
     const char *url;
-    uint32_t    id;
+    uint32_t id;
 };
 
 /* Exit codes: 0 ok, 2 open, 3 no go, 10 send failed. */
@@ -121,19 +121,19 @@ static void hostile_stream(const th_scheme *s)
     }
     cr_assert_eq(th_fork(&kids[NGOOD], attacker, url), 0);
     for (int i = 0; i <= NGOOD; i++)
-        cr_assert_eq(th_wait_byte(kids[i].ready_fd, 10000), 0, "[%s] child %d not ready",
-                     s->name, i);
+        cr_assert_eq(th_wait_byte(kids[i].ready_fd, 10000), 0, "[%s] child %d not ready", s->name,
+                     i);
     /* The attacker starts once good traffic is flowing, so attacks land mid-stream. */
     for (int i = 0; i < NGOOD; i++)
         th_signal(kids[i].go_fd);
     int attacker_started = 0;
 
     static unsigned char buf[GOODMAX + 64];
-    uint64_t next[NGOOD] = { 0 }, good = 0;
+    uint64_t next[NGOOD] = {0}, good = 0;
     int attacker_st = -2;
     uint64_t good_at_drop = UINT64_MAX; /* good messages received when the first drop showed */
     char err[256] = "";
-    ipcx_stats st = { .struct_size = sizeof st };
+    ipcx_stats st = {.struct_size = sizeof st};
     int64_t deadline = th_now_ns() + 90 * IPCX_SEC;
     for (;;) {
         if (attacker_st == -2) {
@@ -153,8 +153,10 @@ static void hostile_stream(const th_scheme *s)
             attacker_started = 1;
         }
         if (th_now_ns() > deadline) {
-            snprintf(err, sizeof err, "gave up: %llu of %d good messages, attacker %s, "
-                     "peers_dropped %llu", (unsigned long long)good, NGOOD * GOODMSG,
+            snprintf(err, sizeof err,
+                     "gave up: %llu of %d good messages, attacker %s, "
+                     "peers_dropped %llu",
+                     (unsigned long long)good, NGOOD * GOODMSG,
                      attacker_st == -2 ? "still running" : "done",
                      (unsigned long long)st.peers_dropped);
             break;
@@ -164,8 +166,8 @@ static void hostile_stream(const th_scheme *s)
         if (rc == IPCX_EAGAIN || rc == IPCX_ETIMEDOUT)
             continue;
         if (rc != 0) {
-            snprintf(err, sizeof err, "recv loop got %s after %llu good messages",
-                     ipcx_errname(rc), (unsigned long long)good);
+            snprintf(err, sizeof err, "recv loop got %s after %llu good messages", ipcx_errname(rc),
+                     (unsigned long long)good);
             break;
         }
         uint32_t id;
@@ -198,7 +200,8 @@ static void hostile_stream(const th_scheme *s)
                   th_status_str(w, sb, sizeof sb));
     }
     (void)th_reap(&kids[NGOOD], 0); /* reaped in the loop (pid -1): only closes its pipes */
-    cr_assert(th_exited_ok(attacker_st), "[%s] attacker: %s (40: 2^40 connection never "
+    cr_assert(th_exited_ok(attacker_st),
+              "[%s] attacker: %s (40: 2^40 connection never "
               "dropped, 42: bad-magic connection never dropped, 2x: connect, 3x: write)",
               s->name, th_status_str(attacker_st, sb, sizeof sb));
     cr_assert(st.peers_dropped >= 3, "[%s] peers_dropped %llu, want >= 3", s->name,
@@ -206,23 +209,35 @@ static void hostile_stream(const th_scheme *s)
     cr_assert_eq(st.last_drop_error, IPCX_EPEERPROTO, "[%s] last_drop_error %s", s->name,
                  ipcx_errname(st.last_drop_error));
     cr_log_info("[%s] peers_accepted %llu, peers_dropped %llu, received %llu; first drop "
-                "seen after %llu of %d good messages", s->name,
-                (unsigned long long)st.peers_accepted, (unsigned long long)st.peers_dropped,
-                (unsigned long long)st.received, (unsigned long long)good_at_drop,
-                NGOOD * GOODMSG);
+                "seen after %llu of %d good messages",
+                s->name, (unsigned long long)st.peers_accepted,
+                (unsigned long long)st.peers_dropped, (unsigned long long)st.received,
+                (unsigned long long)good_at_drop, NGOOD * GOODMSG);
     ipcx_close(rcv);
     th_cleanup_url(url);
 }
 
-static const th_scheme h_unix_path = { "unix-path", "unix://", TH_ADDR_PATH, ".sock" };
-static const th_scheme h_unix_abs = { "unix-abstract", "unix://", TH_ADDR_ABSTRACT, NULL };
-static const th_scheme h_tcp4 = { "tcp4", "tcp://", TH_ADDR_TCP4, NULL };
-static const th_scheme h_tcp6 = { "tcp6", "tcp://", TH_ADDR_TCP6, NULL };
+static const th_scheme h_unix_path = {"unix-path", "unix://", TH_ADDR_PATH, ".sock"};
+static const th_scheme h_unix_abs = {"unix-abstract", "unix://", TH_ADDR_ABSTRACT, NULL};
+static const th_scheme h_tcp4 = {"tcp4", "tcp://", TH_ADDR_TCP4, NULL};
+static const th_scheme h_tcp6 = {"tcp6", "tcp://", TH_ADDR_TCP6, NULL};
 
-Test(hostile, unix_path, .timeout = 120) { hostile_stream(&h_unix_path); }
-Test(hostile, unix_abstract, .timeout = 120) { hostile_stream(&h_unix_abs); }
-Test(hostile, tcp4, .timeout = 120) { hostile_stream(&h_tcp4); }
-Test(hostile, tcp6, .timeout = 120) { hostile_stream(&h_tcp6); }
+Test(hostile, unix_path, .timeout = 120)
+{
+    hostile_stream(&h_unix_path);
+}
+Test(hostile, unix_abstract, .timeout = 120)
+{
+    hostile_stream(&h_unix_abs);
+}
+Test(hostile, tcp4, .timeout = 120)
+{
+    hostile_stream(&h_tcp4);
+}
+Test(hostile, tcp6, .timeout = 120)
+{
+    hostile_stream(&h_tcp6);
+}
 
 /* ------------------------------------------------------------------------ */
 /* FIFO                                                                      */
@@ -284,7 +299,7 @@ static int fifo_recv_bounded(ipcx_mailbox *rcv, unsigned char *buf, size_t cap, 
 
 Test(hostile, fifo_huge_header, .timeout = 60)
 {
-    static const th_scheme fifo = { "fifo", "fifo://", TH_ADDR_PATH, ".fifo" };
+    static const th_scheme fifo = {"fifo", "fifo://", TH_ADDR_PATH, ".fifo"};
     char url[TH_URL_MAX];
     ipcx_mailbox *rcv = NULL;
     int rc = th_open_recv(&fifo, NULL, &rcv, url, sizeof url);
@@ -308,7 +323,7 @@ Test(hostile, fifo_huge_header, .timeout = 60)
         rc = fifo_recv_bounded(rcv, buf, sizeof buf, &len);
         codes[ncodes++] = rc;
     }
-    struct fifo_good_arg ga = { url };
+    struct fifo_good_arg ga = {url};
     th_child good = TH_CHILD_INIT;
     cr_assert_eq(th_fork(&good, fifo_good, &ga), 0);
     int got = 0;
@@ -325,7 +340,7 @@ Test(hostile, fifo_huge_header, .timeout = 60)
     w = th_reap(&good, 30000);
     cr_assert(th_exited_ok(w), "[fifo] good sender after the attack: %s",
               th_status_str(w, ss, sizeof ss));
-    ipcx_stats st = { .struct_size = sizeof st };
+    ipcx_stats st = {.struct_size = sizeof st};
     cr_assert_eq(ipcx_get_stats(rcv, &st), 0);
     cr_log_info("[fifo] after a 2^40 header: first recv codes %s %s %s %s %s; %d of 10 later "
                 "messages arrived; peers_dropped %llu (%s)",

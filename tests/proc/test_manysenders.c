@@ -24,7 +24,7 @@
 
 struct ms_arg {
     const char *url;
-    uint32_t    id;
+    uint32_t id;
 };
 
 static size_t ms_size(uint64_t *rng, uint64_t seq)
@@ -94,23 +94,23 @@ static void many_senders(const th_scheme *s)
         cr_assert_eq(th_fork(&kids[i], ms_sender, &args[i]), 0);
     }
     for (int i = 0; i < NSENDERS; i++)
-        cr_assert_eq(th_wait_byte(kids[i].ready_fd, 10000), 0, "[%s] sender %d not ready",
-                     s->name, i);
+        cr_assert_eq(th_wait_byte(kids[i].ready_fd, 10000), 0, "[%s] sender %d not ready", s->name,
+                     i);
     int64_t t0 = th_now_ns();
     for (int i = 0; i < NSENDERS; i++)
         th_signal(kids[i].go_fd);
 
     unsigned char *buf = malloc(MAXSZ + 64);
     cr_assert_not_null(buf);
-    uint64_t next[NSENDERS] = { 0 };
+    uint64_t next[NSENDERS] = {0};
     uint64_t total = 0, bytes = 0;
     char err[256] = "";
     while (total < (uint64_t)NSENDERS * MSGS) {
         size_t len = 0;
         rc = ipcx_recv(rcv, buf, MAXSZ + 64, &len, 20 * IPCX_SEC);
         if (rc != 0) {
-            snprintf(err, sizeof err, "recv after %llu messages: %s",
-                     (unsigned long long)total, ipcx_errname(rc));
+            snprintf(err, sizeof err, "recv after %llu messages: %s", (unsigned long long)total,
+                     ipcx_errname(rc));
             break;
         }
         uint32_t id;
@@ -153,7 +153,7 @@ static void many_senders(const th_scheme *s)
     rc = ipcx_recv(rcv, buf, MAXSZ + 64, &extra, 100 * IPCX_MSEC);
     cr_assert_eq(rc, IPCX_ETIMEDOUT, "[%s] after all messages recv gave %s (%zu bytes extra?)",
                  s->name, ipcx_errname(rc), extra);
-    ipcx_stats st = { .struct_size = sizeof st };
+    ipcx_stats st = {.struct_size = sizeof st};
     cr_assert_eq(ipcx_get_stats(rcv, &st), 0);
     cr_expect_eq(st.received, (uint64_t)NSENDERS * MSGS, "[%s] stats.received %llu", s->name,
                  (unsigned long long)st.received);
@@ -166,12 +166,24 @@ static void many_senders(const th_scheme *s)
     free(buf);
 }
 
-static const th_scheme ms_unix_path = { "unix-path", "unix://", TH_ADDR_PATH, ".sock" };
-static const th_scheme ms_unix_abs = { "unix-abstract", "unix://", TH_ADDR_ABSTRACT, NULL };
-static const th_scheme ms_fifo = { "fifo", "fifo://", TH_ADDR_PATH, ".fifo" };
-static const th_scheme ms_tcp4 = { "tcp4", "tcp://", TH_ADDR_TCP4, NULL };
+static const th_scheme ms_unix_path = {"unix-path", "unix://", TH_ADDR_PATH, ".sock"};
+static const th_scheme ms_unix_abs = {"unix-abstract", "unix://", TH_ADDR_ABSTRACT, NULL};
+static const th_scheme ms_fifo = {"fifo", "fifo://", TH_ADDR_PATH, ".fifo"};
+static const th_scheme ms_tcp4 = {"tcp4", "tcp://", TH_ADDR_TCP4, NULL};
 
-Test(manysenders, unix_path, .timeout = 180) { many_senders(&ms_unix_path); }
-Test(manysenders, unix_abstract, .timeout = 180) { many_senders(&ms_unix_abs); }
-Test(manysenders, fifo, .timeout = 180) { many_senders(&ms_fifo); }
-Test(manysenders, tcp4, .timeout = 180) { many_senders(&ms_tcp4); }
+Test(manysenders, unix_path, .timeout = 180)
+{
+    many_senders(&ms_unix_path);
+}
+Test(manysenders, unix_abstract, .timeout = 180)
+{
+    many_senders(&ms_unix_abs);
+}
+Test(manysenders, fifo, .timeout = 180)
+{
+    many_senders(&ms_fifo);
+}
+Test(manysenders, tcp4, .timeout = 180)
+{
+    many_senders(&ms_tcp4);
+}

@@ -19,7 +19,7 @@
 #define MAXSZ    2048u
 #define TOTAL    ((uint64_t)NTHREADS * PER)
 
-static const th_scheme abstract_scheme = { "unix-abstract", "unix://", TH_ADDR_ABSTRACT, NULL };
+static const th_scheme abstract_scheme = {"unix-abstract", "unix://", TH_ADDR_ABSTRACT, NULL};
 
 static size_t msg_size(uint64_t *rng)
 {
@@ -30,11 +30,11 @@ static size_t msg_size(uint64_t *rng)
 /* A shared record of which (sender, seq) arrived, guarded by a mutex. */
 struct bitmap {
     pthread_mutex_t lock;
-    unsigned char   seen[TOTAL / 8 + 1];
-    uint64_t        count;
-    uint64_t        dups;
-    uint64_t        bad;     /* checksum or header errors */
-    int             recv_err; /* first unexpected recv error */
+    unsigned char seen[TOTAL / 8 + 1];
+    uint64_t count;
+    uint64_t dups;
+    uint64_t bad; /* checksum or header errors */
+    int recv_err; /* first unexpected recv error */
 };
 
 /* Marks one message; returns 0, or -1 if it was already seen. */
@@ -67,11 +67,11 @@ static uint64_t bitmap_count(struct bitmap *b)
 /* ------------------------------------------------------------------------ */
 
 struct sender {
-    pthread_t     th;
+    pthread_t th;
     ipcx_mailbox *mb;
-    uint32_t      id;
-    int           rc; /* first send error, 0 if none */
-    uint64_t      sent;
+    uint32_t id;
+    int rc; /* first send error, 0 if none */
+    uint64_t sent;
 };
 
 static void *sender_main(void *argp)
@@ -97,11 +97,11 @@ static void *sender_main(void *argp)
 /* ------------------------------------------------------------------------ */
 
 struct orderly {
-    pthread_t     th;
+    pthread_t th;
     ipcx_mailbox *mb;
-    uint64_t      next[NTHREADS];
-    uint64_t      total;
-    char          err[200];
+    uint64_t next[NTHREADS];
+    uint64_t total;
+    char err[200];
     struct bitmap *bm;
 };
 
@@ -174,7 +174,7 @@ Test(threads, own_endpoints_unix_abstract, .timeout = 180)
         cr_assert_eq(rc, 0, "open sender %d: %s", i, ipcx_errname(rc));
     }
     run_senders_and_receiver(snd, rcv, NULL, "own endpoints");
-    ipcx_stats st = { .struct_size = sizeof st };
+    ipcx_stats st = {.struct_size = sizeof st};
     cr_assert_eq(ipcx_get_stats(rcv, &st), 0);
     cr_expect_eq(st.received, TOTAL, "stats.received %llu", (unsigned long long)st.received);
     for (int i = 0; i < NTHREADS; i++)
@@ -202,7 +202,7 @@ Test(threads, shared_sender_unix_abstract, .timeout = 180)
     run_senders_and_receiver(snd, rcv, &bm, "shared sender");
     cr_assert_eq(bm.count, TOTAL, "bitmap holds %llu of %llu", (unsigned long long)bm.count,
                  (unsigned long long)TOTAL);
-    ipcx_stats st = { .struct_size = sizeof st };
+    ipcx_stats st = {.struct_size = sizeof st};
     cr_assert_eq(ipcx_get_stats(shared, &st), 0);
     cr_expect_eq(st.sent, TOTAL, "shared sender stats.sent %llu", (unsigned long long)st.sent);
     pthread_mutex_destroy(&bm.lock);
@@ -215,10 +215,10 @@ Test(threads, shared_sender_unix_abstract, .timeout = 180)
 /* ------------------------------------------------------------------------ */
 
 struct shared_rx {
-    pthread_t      th;
-    ipcx_mailbox  *mb;
+    pthread_t th;
+    ipcx_mailbox *mb;
     struct bitmap *bm;
-    uint64_t       got;
+    uint64_t got;
 };
 
 static void *shared_rx_main(void *argp)
@@ -284,8 +284,8 @@ Test(threads, shared_ends_pipe_pair, .timeout = 180)
     for (int i = 0; i < 2; i++)
         pthread_join(rx[i].th, NULL);
     for (int i = 0; i < NTHREADS; i++)
-        cr_assert_eq(snd[i].rc, 0, "sender thread %d: %s after %llu", i,
-                     ipcx_errname(snd[i].rc), (unsigned long long)snd[i].sent);
+        cr_assert_eq(snd[i].rc, 0, "sender thread %d: %s after %llu", i, ipcx_errname(snd[i].rc),
+                     (unsigned long long)snd[i].sent);
     cr_assert_eq(bm.recv_err, 0, "a receiving thread got %s", ipcx_errname(bm.recv_err));
     cr_assert_eq(bm.bad, 0, "%llu corrupt messages", (unsigned long long)bm.bad);
     cr_assert_eq(bm.dups, 0, "%llu duplicated messages", (unsigned long long)bm.dups);

@@ -13,7 +13,7 @@
 
 Test(errors, every_code_has_a_name_and_text)
 {
-    const int codes[] = {IPCX_EAGAIN, IPCX_ETIMEDOUT, IPCX_EMSGSIZE, IPCX_EPIPE, IPCX_EBADURL,
+    const int codes[] = {IPCX_EAGAIN,    IPCX_ETIMEDOUT,  IPCX_EMSGSIZE, IPCX_EPIPE,  IPCX_EBADURL,
                          IPCX_ENOSCHEME, IPCX_EPEERPROTO, IPCX_ECORRUPT, IPCX_ENOTSUP};
     for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
         cr_expect_neq(strcmp(ipcx_errname(codes[i]), "IPCX_E?"), 0, "code %d", codes[i]);
