@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 const struct mech *const mech_table[] = {
-    &mech_raw_pipe, &mech_ipcx_pipe, &mech_raw_unix, &mech_ipcx_unix, &mech_raw_tcp, &mech_ipcx_tcp,
-    &mech_raw_fifo, &mech_ipcx_fifo, NULL,
+    &mech_raw_pipe, &mech_ipcx_pipe, &mech_raw_unix, &mech_ipcx_unix, &mech_ipcx_unixpair,
+    &mech_raw_tcp,  &mech_ipcx_tcp,  &mech_raw_fifo, &mech_ipcx_fifo, NULL,
 };
 
 const struct mech *mech_find(const char *name)

@@ -71,7 +71,8 @@ struct mech {
 
 /* The mechanisms, defined in mech_raw.c and mech_ipcx.c. */
 extern const struct mech mech_raw_pipe, mech_raw_unix, mech_raw_tcp, mech_raw_fifo;
-extern const struct mech mech_ipcx_pipe, mech_ipcx_unix, mech_ipcx_tcp, mech_ipcx_fifo;
+extern const struct mech mech_ipcx_pipe, mech_ipcx_unix, mech_ipcx_unixpair, mech_ipcx_tcp,
+    mech_ipcx_fifo;
 
 /*
  * The registry (mech.c): every mechanism in display order, each library

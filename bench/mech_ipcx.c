@@ -82,13 +82,23 @@ static void ipcx_mech_close(struct mech_ep *ep)
     e->tx = e->rx = e->peer_end = NULL;
 }
 
-/* --- ipcx-pipe: ipcx_pair("pipe://") before fork, one end per process. ---- */
+/* --- ipcx-pipe, ipcx-unixpair: ipcx_pair() before fork, one end per process. */
 
-static int pair_setup(struct mech_setup *s)
+static int pair_setup_url(struct mech_setup *s, const char *url)
 {
     struct ipcx_setup *x = ipcx_setup_of(s);
     ipcx_opts o = ipcx_bench_opts(IPCX_BOTH, IPCX_CREATE, s->msg_size);
-    return ipcx_pair(&x->pair[0], &x->pair[1], "pipe://", &o);
+    return ipcx_pair(&x->pair[0], &x->pair[1], url, &o);
+}
+
+static int pipe_pair_setup(struct mech_setup *s)
+{
+    return pair_setup_url(s, "pipe://");
+}
+
+static int unix_pair_setup(struct mech_setup *s)
+{
+    return pair_setup_url(s, "unix://");
 }
 
 static int pair_open(const struct mech_setup *s, struct mech_ep *ep)
@@ -166,7 +176,7 @@ const struct mech mech_ipcx_pipe = {
     .name = "ipcx-pipe",
     .baseline = "raw-pipe",
     .what = "ipcx_pair(\"pipe://\")",
-    .setup = pair_setup,
+    .setup = pipe_pair_setup,
     .open = pair_open,
     .connect = NULL,
     .send = ipcx_mech_send,
@@ -182,6 +192,19 @@ const struct mech mech_ipcx_unix = {
     .setup = unix_setup,
     .open = named_open,
     .connect = named_connect,
+    .send = ipcx_mech_send,
+    .recv = ipcx_mech_recv,
+    .close = ipcx_mech_close,
+    .teardown = NULL,
+};
+
+const struct mech mech_ipcx_unixpair = {
+    .name = "ipcx-unixpair",
+    .baseline = "raw-unix",
+    .what = "ipcx_pair(\"unix://\"), one socketpair both ways",
+    .setup = unix_pair_setup,
+    .open = pair_open,
+    .connect = NULL,
     .send = ipcx_mech_send,
     .recv = ipcx_mech_recv,
     .close = ipcx_mech_close,

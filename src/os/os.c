@@ -160,10 +160,19 @@ static ssize_t pipe_writev_nosig(int fd, const struct iovec *iov, int niov)
     return n < 0 ? -err : n;
 }
 
-ssize_t ipcx__fd_writev(int fd, int is_socket, int wait, const struct iovec *iov, int niov)
+ssize_t ipcx__fd_writev(int fd, int kind, int wait, const struct iovec *iov, int niov)
 {
-    if (!is_socket)
+    if (kind == IPCX__FD_PIPE)
         return pipe_writev_nosig(fd, iov, niov);
+    if (kind == IPCX__FD_PIPE_HELD) {
+        for (;;) {
+            ssize_t n = writev(fd, iov, niov);
+            if (n >= 0)
+                return n;
+            if (errno != EINTR)
+                return -errno;
+        }
+    }
     struct msghdr mh = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)niov};
     for (;;) {
         ssize_t n = sendmsg(fd, &mh, MSG_NOSIGNAL | (wait ? 0 : MSG_DONTWAIT));

@@ -41,14 +41,21 @@ int ipcx__fds_wait(struct pollfd *p, int n, ipcx__deadline dl);
 /* Milliseconds left for epoll_wait: -1 forever, 0 past, else rounded up. */
 int ipcx__deadline_ms(ipcx__deadline dl);
 
+/* How a descriptor is written without SIGPIPE reaching the process. */
+enum ipcx__fd_kind {
+    IPCX__FD_PIPE = 0,      /* a pipe: SIGPIPE is blocked in the thread around the write */
+    IPCX__FD_SOCKET = 1,    /* a socket: MSG_NOSIGNAL */
+    IPCX__FD_PIPE_HELD = 2, /* a pipe whose read end the writer holds open: no SIGPIPE possible */
+};
+
 /*
- * writev() that never delivers SIGPIPE to the process: for sockets it uses
- * MSG_NOSIGNAL; for pipes it blocks SIGPIPE in the calling thread, writes, and
- * consumes a SIGPIPE it caused. With wait set, a socket write blocks in the
- * kernel until everything is written (one call, as a plain blocking write);
- * otherwise it never blocks (pipes never do). Returns bytes written or -errno.
+ * writev() that never delivers SIGPIPE to the process (see ipcx__fd_kind); a
+ * masked pipe write consumes the SIGPIPE it caused. With wait set, a socket
+ * write blocks in the kernel until everything is written (one call, as a
+ * plain blocking write); otherwise it never blocks (pipes never do). Returns
+ * bytes written or -errno.
  */
-ssize_t ipcx__fd_writev(int fd, int is_socket, int wait, const struct iovec *iov, int niov);
+ssize_t ipcx__fd_writev(int fd, int kind, int wait, const struct iovec *iov, int niov);
 /*
  * A read returning bytes or -errno (EINTR retried); 0 means end of stream.
  * Without wait it never blocks, whatever the descriptor's mode (sockets:

@@ -27,7 +27,7 @@ static int fifo_connect(struct ipcx__stream *s, ipcx__deadline dl)
 }
 
 static const struct ipcx__stream_hooks fifo_hooks = {
-    .is_socket = 0, .frag = PIPE_BUF, .connect = fifo_connect};
+    .fd_kind = IPCX__FD_PIPE, .frag = PIPE_BUF, .connect = fifo_connect};
 
 static int fifo_open_recv(struct fifo_ep *f)
 {

@@ -91,7 +91,7 @@ int ipcx__frame_parse(const unsigned char *p, unsigned *flags, uint32_t *tag, ui
 void ipcx__stream_init(struct ipcx__stream *s, const struct ipcx__stream_hooks *hooks)
 {
     s->hooks = hooks;
-    s->epfd = s->lfd = s->evfd = s->wfd = -1;
+    s->epfd = s->lfd = s->evfd = s->wfd = s->hup_fd = -1;
     s->tag = ipcx__random32();
 }
 
@@ -421,7 +421,7 @@ static int conn_direct(struct stream_conn *c, int is_socket, struct ipcx__rbuf *
         rb->len = flen;
         if (rb->alloc)
             rb->buf = dst;
-        c->full_read = 1; /* the next frame may already be waiting */
+        c->full_read = 1; /* in a stream the next frame is often already there */
         return 0;
     }
     if (rb->alloc)
@@ -471,7 +471,7 @@ static int conn_pull(struct ipcx__stream *s, struct stream_conn *c, struct ipcx_
             }
             if (!(flags & IPCX__FRAME_FRAG) && flen >= DIRECT_MIN && !c->eof &&
                 (rb->alloc || rb->cap >= flen))
-                return conn_direct(c, s->hooks->is_socket, rb, (size_t)flen, dl);
+                return conn_direct(c, s->hooks->fd_kind == IPCX__FD_SOCKET, rb, (size_t)flen, dl);
         }
         if (c->eof)
             return c->len || c->nasm ? IPCX_EPEERPROTO : IPCX_ECONNRESET;
@@ -481,7 +481,8 @@ static int conn_pull(struct ipcx__stream *s, struct stream_conn *c, struct ipcx_
         size_t space = c->cap - c->off - c->len;
         if (need <= READ_CHUNK && space > READ_CHUNK)
             space = READ_CHUNK;
-        ssize_t n = ipcx__fd_read(c->fd, s->hooks->is_socket, 0, c->buf + c->off + c->len, space);
+        ssize_t n = ipcx__fd_read(c->fd, s->hooks->fd_kind == IPCX__FD_SOCKET, 0,
+                                  c->buf + c->off + c->len, space);
         if (n > 0) {
             c->len += (size_t)n;
             c->full_read = (size_t)n == space;
@@ -509,7 +510,8 @@ static int conn_read_blocking(struct ipcx__stream *s, struct stream_conn *c)
     size_t space = c->cap - c->off - c->len;
     if (space > READ_CHUNK)
         space = READ_CHUNK;
-    ssize_t n = ipcx__fd_read(c->fd, s->hooks->is_socket, 1, c->buf + c->off + c->len, space);
+    ssize_t n = ipcx__fd_read(c->fd, s->hooks->fd_kind == IPCX__FD_SOCKET, 1,
+                              c->buf + c->off + c->len, space);
     if (n < 0)
         return (int)n;
     if (n == 0)
@@ -694,6 +696,30 @@ static void sender_disconnect(struct ipcx__stream *s)
     s->pend_len = s->pend_off = 0;
 }
 
+/*
+ * Waits until the sender may write. A pair whose writes cannot fail when the
+ * peer has gone watches its read side too: the peer's hang-up is IPCX_EPIPE.
+ */
+static int sender_wait(struct ipcx__stream *s, ipcx__deadline dl)
+{
+    if (s->hup_fd < 0)
+        return ipcx__fd_wait(s->wfd, POLLOUT, dl);
+    for (;;) {
+        struct pollfd p[2] = {{.fd = s->wfd, .events = POLLOUT}, {.fd = s->hup_fd, .events = 0}};
+        int n = ipcx__fds_wait(p, 2, dl);
+        if (n < 0)
+            return n;
+        if (p[0].revents)
+            return 0;
+        if (p[1].revents & (POLLHUP | POLLERR))
+            return IPCX_EPIPE;
+        if (dl == 0)
+            return IPCX_EAGAIN;
+        if (dl != IPCX__NEVER && ipcx__now_ns() >= dl)
+            return IPCX_ETIMEDOUT;
+    }
+}
+
 /* Connects, waiting with back-off while no receiver exists. */
 static int sender_connect(struct ipcx__stream *s, ipcx__deadline dl)
 {
@@ -781,7 +807,7 @@ restart:
             if (rc < 0)
                 return rc;
         }
-        ssize_t w = ipcx__fd_writev(s->wfd, s->hooks->is_socket, dl == IPCX__NEVER, v, n);
+        ssize_t w = ipcx__fd_writev(s->wfd, s->hooks->fd_kind, dl == IPCX__NEVER, v, n);
         if (w > 0) {
             started = 1;
             iov_advance(&v, &n, (size_t)w);
@@ -795,7 +821,7 @@ restart:
         }
         if (w != -EAGAIN)
             return w == 0 ? IPCX_EIO : (int)w;
-        int rc = ipcx__fd_wait(s->wfd, POLLOUT, dl);
+        int rc = sender_wait(s, dl);
         if (rc < 0)
             return started ? pend_stash(s, v, n) : rc;
     }
@@ -806,7 +832,7 @@ static int pend_flush(struct ipcx__stream *s, ipcx__deadline dl)
 {
     struct iovec v = {s->pend + s->pend_off, s->pend_len - s->pend_off};
     while (v.iov_len) {
-        ssize_t w = ipcx__fd_writev(s->wfd, s->hooks->is_socket, dl == IPCX__NEVER, &v, 1);
+        ssize_t w = ipcx__fd_writev(s->wfd, s->hooks->fd_kind, dl == IPCX__NEVER, &v, 1);
         if (w > 0) {
             s->pend_off += (size_t)w;
             v.iov_base = (char *)v.iov_base + w;
@@ -819,7 +845,7 @@ static int pend_flush(struct ipcx__stream *s, ipcx__deadline dl)
         }
         if (w != -EAGAIN)
             return w == 0 ? IPCX_EIO : (int)w;
-        int rc = ipcx__fd_wait(s->wfd, POLLOUT, dl);
+        int rc = sender_wait(s, dl);
         if (rc < 0)
             return rc;
     }
@@ -892,9 +918,10 @@ void ipcx__stream_fini(struct ipcx__stream *s)
     free(s->conns);
     s->conns = NULL;
     ipcx__fd_close(s->lfd);
+    ipcx__fd_close(s->hup_fd);
     ipcx__fd_close(s->evfd);
     ipcx__fd_close(s->epfd);
-    s->lfd = s->evfd = s->epfd = -1;
+    s->lfd = s->hup_fd = s->evfd = s->epfd = -1;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -942,10 +969,15 @@ int ipcx__stream_pair_init(struct ipcx__stream *s, const struct ipcx__stream_hoo
     int rc = ipcx__stream_listen(s, -1);
     if (rc == 0)
         rc = ipcx__stream_add_fixed(s, rfd);
-    if (rc == 0)
-        s->conns[0]->can_block = rfd_blocks;
     if (rc < 0) {
         ipcx__fd_close(rfd);
+        ipcx__stream_fini(s);
+        return rc;
+    }
+    s->conns[0]->can_block = rfd_blocks; /* from here on, fini closes rfd */
+    if (hooks->watch_peer && (s->hup_fd = ipcx__fd_dup(rfd)) < 0) {
+        rc = s->hup_fd;
+        s->hup_fd = -1;
         ipcx__stream_fini(s);
     }
     return rc;

@@ -27,11 +27,14 @@ struct stream_conn;
 struct stream_asm;
 
 struct ipcx__stream_hooks {
-    int is_socket; /* writes use MSG_NOSIGNAL instead of masking SIGPIPE */
-    size_t frag;   /* 0: one frame per message; else at most this many bytes per write */
+    int fd_kind; /* enum ipcx__fd_kind: sockets, pipes, pipes whose read end we hold */
+    size_t frag; /* 0: one frame per message; else at most this many bytes per write */
     /* Check before each message that the receiver has not closed: TCP accepts a
      * write after the peer's close and loses it, where a UNIX socket fails at once. */
     int probe_eof;
+    /* Writes cannot fail when the peer has gone (a pipe whose read end we hold):
+     * a sender waiting for room also watches its own read side for the hang-up. */
+    int watch_peer;
     /* Connects the sender: returns an fd, IPCX_EAGAIN while no receiver exists, or an error. */
     int (*connect)(struct ipcx__stream *s, ipcx__deadline dl);
 };
@@ -54,6 +57,7 @@ struct ipcx__stream {
     int last_drop;
     /* sending side */
     int wfd;
+    int hup_fd; /* watch_peer: our read side, polled for the peer's hang-up */
     uint32_t tag;
     unsigned char *pend; /* the unsent rest of a frame whose start is in the kernel */
     size_t pend_len, pend_off;

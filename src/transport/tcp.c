@@ -6,7 +6,7 @@
 #include "transport/stream.h"
 
 static const struct ipcx__stream_hooks tcp_hooks = {
-    .is_socket = 1, .frag = 0, .probe_eof = 1, .connect = ipcx__stream_sock_connect};
+    .fd_kind = IPCX__FD_SOCKET, .frag = 0, .probe_eof = 1, .connect = ipcx__stream_sock_connect};
 
 static int tcp_open(struct ipcx__ep *ep)
 {

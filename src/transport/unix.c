@@ -14,11 +14,11 @@ struct unix_ep {
 };
 
 static const struct ipcx__stream_hooks unix_hooks = {
-    .is_socket = 1, .frag = 0, .connect = ipcx__stream_sock_connect};
+    .fd_kind = IPCX__FD_SOCKET, .frag = 0, .connect = ipcx__stream_sock_connect};
 
 /* A pair has no address to reconnect to: a broken pair is IPCX_EPIPE. */
 static const struct ipcx__stream_hooks unix_pair_hooks = {
-    .is_socket = 1, .frag = 0, .connect = NULL};
+    .fd_kind = IPCX__FD_SOCKET, .frag = 0, .connect = NULL};
 
 static int unix_is_path(const char *addr)
 {
