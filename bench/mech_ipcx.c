@@ -199,7 +199,7 @@ const struct mech mech_ipcx_unix = {
 };
 
 const struct mech mech_ipcx_unixpair = {
-    .name = "ipcx-unixpair",
+    .name = "ipcx-upair",
     .baseline = "raw-unix",
     .what = "ipcx_pair(\"unix://\"), one socketpair both ways",
     .setup = unix_pair_setup,

@@ -74,13 +74,13 @@ static int unix_pair(struct ipcx__ep *a, struct ipcx__ep *b)
         ipcx__fd_close(fds[1]);
         return wb;
     }
-    rc = ipcx__stream_pair_init((struct ipcx__stream *)a, &unix_pair_hooks, fds[0], 1, wa);
+    rc = ipcx__stream_pair_init((struct ipcx__stream *)a, &unix_pair_hooks, fds[0], 0, wa);
     if (rc < 0) {
         ipcx__fd_close(fds[1]);
         ipcx__fd_close(wb);
         return rc;
     }
-    rc = ipcx__stream_pair_init((struct ipcx__stream *)b, &unix_pair_hooks, fds[1], 1, wb);
+    rc = ipcx__stream_pair_init((struct ipcx__stream *)b, &unix_pair_hooks, fds[1], 0, wb);
     if (rc < 0)
         ipcx__stream_fini((struct ipcx__stream *)a);
     return rc;
