@@ -134,29 +134,58 @@ ssize_t ipcx__fd_read(int fd, int is_socket, int wait, void *buf, size_t len)
     }
 }
 
-static ssize_t pipe_writev_nosig(int fd, const struct iovec *iov, int niov)
+void ipcx__sigpipe_block(struct ipcx__sigpipe_guard *g)
 {
-    sigset_t pipe_set, old, pending;
+    sigset_t pipe_set, pending;
     sigemptyset(&pipe_set);
     sigaddset(&pipe_set, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &g->old);
     /* Only a thread that already blocked SIGPIPE can have one pending, and
      * that one is not ours to consume; otherwise no extra call is needed. */
-    int was_pending = 0;
-    if (sigismember(&old, SIGPIPE) && sigpending(&pending) == 0)
-        was_pending = sigismember(&pending, SIGPIPE);
+    g->was_pending = 0;
+    if (sigismember(&g->old, SIGPIPE) && sigpending(&pending) == 0)
+        g->was_pending = sigismember(&pending, SIGPIPE);
+}
+
+/* Consumes the SIGPIPE our writes caused, unless the application had one pending. */
+static void sigpipe_consume(const struct ipcx__sigpipe_guard *g)
+{
+    sigset_t pipe_set;
+    struct timespec zero = {0, 0};
+    if (g->was_pending)
+        return;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR)
+        ;
+}
+
+static void sigpipe_unmask(const struct ipcx__sigpipe_guard *g)
+{
+    if (!sigismember(&g->old, SIGPIPE))
+        pthread_sigmask(SIG_SETMASK, &g->old, NULL);
+}
+
+void ipcx__sigpipe_restore(struct ipcx__sigpipe_guard *g)
+{
+    sigset_t pending;
+    if (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE))
+        sigpipe_consume(g);
+    sigpipe_unmask(g);
+}
+
+static ssize_t pipe_writev_nosig(int fd, const struct iovec *iov, int niov)
+{
+    struct ipcx__sigpipe_guard g;
+    ipcx__sigpipe_block(&g);
     ssize_t n;
     do
         n = writev(fd, iov, niov);
     while (n < 0 && errno == EINTR);
     int err = n < 0 ? errno : 0;
-    if (err == EPIPE && !was_pending) {
-        struct timespec zero = {0, 0};
-        while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR)
-            ;
-    }
-    if (!sigismember(&old, SIGPIPE))
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (err == EPIPE)
+        sigpipe_consume(&g);
+    sigpipe_unmask(&g);
     return n < 0 ? -err : n;
 }
 

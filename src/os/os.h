@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -56,6 +57,19 @@ enum ipcx__fd_kind {
  * bytes written or -errno.
  */
 ssize_t ipcx__fd_writev(int fd, int kind, int wait, const struct iovec *iov, int niov);
+
+/*
+ * Keeps SIGPIPE blocked in the calling thread across several IPCX__FD_PIPE_HELD
+ * writes to a pipe whose reader may have gone (one mask change per message
+ * instead of per write); restore consumes a SIGPIPE those writes caused and
+ * leaves alone one the application already had pending.
+ */
+struct ipcx__sigpipe_guard {
+    sigset_t old;
+    int was_pending;
+};
+void ipcx__sigpipe_block(struct ipcx__sigpipe_guard *g);
+void ipcx__sigpipe_restore(struct ipcx__sigpipe_guard *g);
 /*
  * A read returning bytes or -errno (EINTR retried); 0 means end of stream.
  * Without wait it never blocks, whatever the descriptor's mode (sockets:

@@ -788,7 +788,7 @@ static int pend_stash(struct ipcx__stream *s, const struct iovec *v, int n)
  * broken connection leaves no trace (a reconnecting sender retries the whole
  * frame). After it, the frame is committed: a deadline stashes the rest.
  */
-static int write_frame(struct ipcx__stream *s, const struct iovec *frame, int nframe,
+static int write_frame(struct ipcx__stream *s, int kind, const struct iovec *frame, int nframe,
                        ipcx__deadline dl)
 {
     struct iovec buf[IPCX__MAX_IOV + 1];
@@ -807,7 +807,7 @@ restart:
             if (rc < 0)
                 return rc;
         }
-        ssize_t w = ipcx__fd_writev(s->wfd, s->hooks->fd_kind, dl == IPCX__NEVER, v, n);
+        ssize_t w = ipcx__fd_writev(s->wfd, kind, dl == IPCX__NEVER, v, n);
         if (w > 0) {
             started = 1;
             iov_advance(&v, &n, (size_t)w);
@@ -891,21 +891,29 @@ int ipcx__stream_send(struct ipcx__ep *ep, const struct iovec *iov, int niov, si
     if (!frag || len <= frag - IPCX__FRAME_HDR) {
         ipcx__frame_build(hdr, 0, 0, len);
         memcpy(v + 1, iov, (size_t)niov * sizeof *iov);
-        return write_frame(s, v, niov + 1, dl);
+        return write_frame(s, s->hooks->fd_kind, v, niov + 1, dl);
     }
     /* Fragments of at most frag bytes: each write is atomic on a pipe, so
      * concurrent writers never interleave inside one; the tag reassembles. */
     size_t piece = frag - IPCX__FRAME_HDR;
-    for (size_t off = 0; off < len; off += piece) {
+    struct ipcx__sigpipe_guard guard;
+    int kind = s->hooks->fd_kind;
+    if (kind == IPCX__FD_PIPE) {
+        ipcx__sigpipe_block(&guard); /* once for all the fragments */
+        kind = IPCX__FD_PIPE_HELD;
+    }
+    rc = 0;
+    for (size_t off = 0; off < len && rc == 0; off += piece) {
         size_t n = len - off < piece ? len - off : piece;
         unsigned flags = IPCX__FRAME_FRAG | (off == 0 ? IPCX__FRAME_FIRST : 0) |
                          (off + n < len ? IPCX__FRAME_MORE : 0);
         ipcx__frame_build(hdr, flags, s->tag, n);
         int k = iov_slice(iov, niov, off, n, v + 1);
-        if ((rc = write_frame(s, v, k + 1, dl)) < 0)
-            return rc;
+        rc = write_frame(s, kind, v, k + 1, dl);
     }
-    return 0;
+    if (kind != s->hooks->fd_kind)
+        ipcx__sigpipe_restore(&guard);
+    return rc;
 }
 
 void ipcx__stream_fini(struct ipcx__stream *s)

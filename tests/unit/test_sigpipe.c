@@ -55,6 +55,18 @@ Test(sigpipe, fifo_writer_whose_receiver_left_survives)
     /* The write fails with EPIPE inside, the sender reconnects, finds no receiver. */
     int rc = ipcx_send(tx, "y", 1, 0);
     cr_expect_eq(rc, IPCX_EAGAIN, "%s", ipcx_errname(rc));
+    /* A fragmented message: SIGPIPE stays blocked across its fragments. */
+    cr_assert_eq(ipcx_open(&rx, url,
+                           &(ipcx_opts){.struct_size = sizeof(ipcx_opts),
+                                        .role = IPCX_RECV,
+                                        .create = IPCX_CREATE,
+                                        .flags = IPCX_F_UNLINK_ON_CLOSE}),
+                 0);
+    static char big[20000]; /* five fragments, within the pipe's 64 KiB */
+    cr_assert_eq(ipcx_send(tx, big, sizeof big, IPCX_SEC), 0);
+    ipcx_close(rx);
+    rc = ipcx_send(tx, big, sizeof big, 0);
+    cr_expect_eq(rc, IPCX_EAGAIN, "%s", ipcx_errname(rc));
     ipcx_close(tx);
 }
 
