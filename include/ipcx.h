@@ -188,7 +188,9 @@ IPCX_API int ipcx_sendv(ipcx_mailbox *mb, const ipcx_iov *iov, int niov, int64_t
  * timeout. Safe from several threads (serialised per endpoint) and
  * concurrently with ipcx_send. Errors: IPCX_EAGAIN, IPCX_ETIMEDOUT,
  * IPCX_EMSGSIZE, IPCX_EBADF (not a receiver), IPCX_EPIPE (pair peer gone and
- * nothing left to read).
+ * nothing left to read). A failed call leaves *lenp alone and loses no
+ * message, but buf may hold bytes of a large message that was being read into
+ * it in place when the deadline passed (it stays first in line).
  */
 IPCX_API int ipcx_recv(ipcx_mailbox *mb, void *buf, size_t cap, size_t *lenp, int64_t timeout);
 

@@ -174,34 +174,35 @@ void ipcx__sigpipe_restore(struct ipcx__sigpipe_guard *g)
     sigpipe_unmask(g);
 }
 
+/* writev() with EINTR retried; bytes written or -errno. */
+static ssize_t writev_retry(int fd, const struct iovec *iov, int niov)
+{
+    for (;;) {
+        ssize_t n = writev(fd, iov, niov);
+        if (n >= 0)
+            return n;
+        if (errno != EINTR)
+            return -errno;
+    }
+}
+
 static ssize_t pipe_writev_nosig(int fd, const struct iovec *iov, int niov)
 {
     struct ipcx__sigpipe_guard g;
     ipcx__sigpipe_block(&g);
-    ssize_t n;
-    do
-        n = writev(fd, iov, niov);
-    while (n < 0 && errno == EINTR);
-    int err = n < 0 ? errno : 0;
-    if (err == EPIPE)
+    ssize_t n = writev_retry(fd, iov, niov);
+    if (n == -EPIPE)
         sigpipe_consume(&g);
     sigpipe_unmask(&g);
-    return n < 0 ? -err : n;
+    return n;
 }
 
 ssize_t ipcx__fd_writev(int fd, int kind, int wait, const struct iovec *iov, int niov)
 {
     if (kind == IPCX__FD_PIPE)
         return pipe_writev_nosig(fd, iov, niov);
-    if (kind == IPCX__FD_PIPE_HELD) {
-        for (;;) {
-            ssize_t n = writev(fd, iov, niov);
-            if (n >= 0)
-                return n;
-            if (errno != EINTR)
-                return -errno;
-        }
-    }
+    if (kind == IPCX__FD_PIPE_HELD)
+        return writev_retry(fd, iov, niov);
     struct msghdr mh = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)niov};
     for (;;) {
         ssize_t n = sendmsg(fd, &mh, MSG_NOSIGNAL | (wait ? 0 : MSG_DONTWAIT));

@@ -23,8 +23,8 @@
 #define READ_CHUNK      ((size_t)16 << 10)
 #define DIRECT_MIN      READ_CHUNK      /* frames this large are read in place */
 #define DIRECT_PATIENCE (2 * IPCX_MSEC) /* wait inside a frame before giving the turn away */
-#define LONE_MERGE      16
-#define POLL_MAX        8 /* up to this many descriptors, a blocking wait uses ppoll */
+#define LONE_MERGE      16 /* rounds a lone sender is served between checks for new ones */
+#define POLL_MAX        8  /* up to this many descriptors, a blocking wait uses ppoll */
 
 /* A message being rebuilt from fragments, keyed by its sender's tag. */
 struct stream_asm {
@@ -787,9 +787,12 @@ static int pend_stash(struct ipcx__stream *s, const struct iovec *v, int n)
  * Writes one frame. Before its first byte is in the kernel, a deadline or a
  * broken connection leaves no trace (a reconnecting sender retries the whole
  * frame). After it, the frame is committed: a deadline stashes the rest.
+ * continues: the frame is a later fragment of a message whose first ones went
+ * to the current connection; if it breaks, IPCX_ECONNRESET tells the caller
+ * to start the message again rather than finish it on a new receiver.
  */
 static int write_frame(struct ipcx__stream *s, int kind, const struct iovec *frame, int nframe,
-                       ipcx__deadline dl)
+                       int continues, ipcx__deadline dl)
 {
     struct iovec buf[IPCX__MAX_IOV + 1];
     struct iovec *v;
@@ -817,6 +820,8 @@ restart:
             sender_disconnect(s);
             if (!s->hooks->connect)
                 return IPCX_EPIPE;
+            if (continues)
+                return IPCX_ECONNRESET; /* the message's start died with the connection */
             goto restart;
         }
         if (w != -EAGAIN)
@@ -891,7 +896,7 @@ int ipcx__stream_send(struct ipcx__ep *ep, const struct iovec *iov, int niov, si
     if (!frag || len <= frag - IPCX__FRAME_HDR) {
         ipcx__frame_build(hdr, 0, 0, len);
         memcpy(v + 1, iov, (size_t)niov * sizeof *iov);
-        return write_frame(s, s->hooks->fd_kind, v, niov + 1, dl);
+        return write_frame(s, s->hooks->fd_kind, v, niov + 1, 0, dl);
     }
     /* Fragments of at most frag bytes: each write is atomic on a pipe, so
      * concurrent writers never interleave inside one; the tag reassembles. */
@@ -903,13 +908,19 @@ int ipcx__stream_send(struct ipcx__ep *ep, const struct iovec *iov, int niov, si
         kind = IPCX__FD_PIPE_HELD;
     }
     rc = 0;
-    for (size_t off = 0; off < len && rc == 0; off += piece) {
+    for (size_t off = 0; off < len && rc == 0;) {
         size_t n = len - off < piece ? len - off : piece;
         unsigned flags = IPCX__FRAME_FRAG | (off == 0 ? IPCX__FRAME_FIRST : 0) |
                          (off + n < len ? IPCX__FRAME_MORE : 0);
         ipcx__frame_build(hdr, flags, s->tag, n);
         int k = iov_slice(iov, niov, off, n, v + 1);
-        rc = write_frame(s, kind, v, k + 1, dl);
+        rc = write_frame(s, kind, v, k + 1, off > 0, dl);
+        if (rc == IPCX_ECONNRESET) {
+            rc = 0; /* a new receiver gets the whole message, from its FIRST fragment */
+            off = 0;
+        } else {
+            off += n;
+        }
     }
     if (kind != s->hooks->fd_kind)
         ipcx__sigpipe_restore(&guard);
