@@ -39,6 +39,7 @@ extern "C" {
 #define IPCX_EAGAIN        (-11) /* try-once call would block */
 #define IPCX_ENOMEM        (-12)
 #define IPCX_EACCES        (-13)
+#define IPCX_EBUSY         (-16) /* every endpoint place of the mailbox is taken */
 #define IPCX_EEXIST        (-17) /* create-exclusive and the mailbox exists */
 #define IPCX_ENOTDIR       (-20)
 #define IPCX_EINVAL        (-22)
@@ -98,7 +99,12 @@ IPCX_API const char *ipcx_errname(int code);
 #define IPCX_FULL_OVERWRITE 2u /* drop the oldest message (transports that can: shm) */
 
 /* Flags. */
-#define IPCX_F_UNLINK_ON_CLOSE 0x1u /* the creator removes the mailbox's name when it closes */
+#define IPCX_F_UNLINK_ON_CLOSE                                                                     \
+    0x1u /* streams: the creator removes the name when it closes;                                  \
+            shm: the last endpoint to close removes it */
+#define IPCX_F_SPSC                                                                                \
+    0x2u /* shm, at creation: one sender and one receiver at a time, no locks                      \
+            (a second endpoint of a role gets IPCX_EBUSY) */
 
 /* Defaults. */
 #define IPCX_DEFAULT_MAX_MSG ((size_t)16 << 20) /* 16 MiB */
@@ -119,12 +125,15 @@ typedef struct ipcx_opts {
     size_t max_msg;   /* largest message in bytes; 0 = IPCX_DEFAULT_MAX_MSG */
     unsigned on_full; /* IPCX_FULL_* */
     unsigned reserved0;
-    int64_t spin_ns; /* busy-wait before sleeping (shm); 0 = transport default, <0 = spin only */
+    int64_t spin_ns;    /* busy-wait before sleeping (shm); 0 = transport default (5 us),
+                           <0 = spin only, 1 = sleep at once */
+    size_t buffer_size; /* bytes a created mailbox buffers; 0 = transport default
+                           (shm: a 1 MiB ring; rounded up to a power of two, 4 KiB..4 GiB) */
 } ipcx_opts;
 
 #define IPCX_OPTS_INIT                                                                             \
     {                                                                                              \
-        sizeof(ipcx_opts), IPCX_BOTH, IPCX_CREATE, 0u, 0600u, 0u, 0u, IPCX_FULL_BLOCK, 0u, 0       \
+        sizeof(ipcx_opts), IPCX_BOTH, IPCX_CREATE, 0u, 0600u, 0u, 0u, IPCX_FULL_BLOCK, 0u, 0, 0u   \
     }
 
 /* ------------------------------------------------------------------------ */

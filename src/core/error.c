@@ -24,6 +24,7 @@ static const struct err_entry err_table[] = {
     {IPCX_EAGAIN, "IPCX_EAGAIN", "operation would block"},
     {IPCX_ENOMEM, "IPCX_ENOMEM", "out of memory"},
     {IPCX_EACCES, "IPCX_EACCES", "permission denied"},
+    {IPCX_EBUSY, "IPCX_EBUSY", "mailbox has no room for another endpoint"},
     {IPCX_EEXIST, "IPCX_EEXIST", "mailbox already exists"},
     {IPCX_ENOTDIR, "IPCX_ENOTDIR", "a path component is not a directory"},
     {IPCX_EINVAL, "IPCX_EINVAL", "invalid argument"},

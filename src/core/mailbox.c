@@ -25,7 +25,7 @@ static int opts_normalise(ipcx_opts *dst, const ipcx_opts *src)
         dst->struct_size = sizeof *dst;
     }
     if (dst->role == 0 || (dst->role & ~IPCX_BOTH) || dst->create > IPCX_CREATE_EXCL ||
-        dst->on_full > IPCX_FULL_OVERWRITE || (dst->flags & ~IPCX_F_UNLINK_ON_CLOSE))
+        dst->on_full > IPCX_FULL_OVERWRITE || (dst->flags & ~(IPCX_F_UNLINK_ON_CLOSE | IPCX_F_SPSC)))
         return IPCX_EINVAL;
     if (dst->max_msg == 0)
         dst->max_msg = IPCX_DEFAULT_MAX_MSG;

@@ -33,6 +33,13 @@ int64_t ipcx__now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+int64_t ipcx__realtime_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 ipcx__deadline ipcx__deadline_from_timeout(int64_t timeout)
 {
     if (timeout < 0)

@@ -19,6 +19,8 @@ typedef int64_t ipcx__deadline;
 #define IPCX__NEVER INT64_MAX
 
 int64_t ipcx__now_ns(void);
+/* CLOCK_REALTIME in ns (for display: when a mailbox was made). */
+int64_t ipcx__realtime_ns(void);
 /* Turns an API timeout (0 try once, <0 forever, >0 ns) into a deadline, once, at entry. */
 ipcx__deadline ipcx__deadline_from_timeout(int64_t timeout);
 

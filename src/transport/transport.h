@@ -77,5 +77,6 @@ extern const struct ipcx__transport ipcx__transport_pipe;
 extern const struct ipcx__transport ipcx__transport_fifo;
 extern const struct ipcx__transport ipcx__transport_unix;
 extern const struct ipcx__transport ipcx__transport_tcp;
+extern const struct ipcx__transport ipcx__transport_shm;
 
 #endif

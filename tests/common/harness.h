@@ -97,7 +97,8 @@ enum th_addr {
     TH_ADDR_PATH,     /* prefix + "/tmp/ipcx-test-...<ext>" */
     TH_ADDR_ABSTRACT, /* prefix + "@ipcx-test-..." */
     TH_ADDR_TCP4,     /* prefix + "127.0.0.1:PORT" */
-    TH_ADDR_TCP6      /* prefix + "[::1]:PORT" */
+    TH_ADDR_TCP6,     /* prefix + "[::1]:PORT" */
+    TH_ADDR_NAME      /* prefix + "ipcx-test-<pid>-<rand>" (shm mailbox names) */
 };
 
 typedef struct th_scheme {
@@ -105,6 +106,7 @@ typedef struct th_scheme {
     const char *prefix; /* "pipe://", "unix://", "fifo://", "tcp://" */
     enum th_addr addr;
     const char *ext; /* file name suffix for TH_ADDR_PATH */
+    unsigned flags;  /* IPCX_F_* the receiver creates the mailbox with */
 } th_scheme;
 
 #define TH_URL_MAX 256
@@ -116,6 +118,12 @@ static inline int th_is_pair(const th_scheme *s)
 static inline int th_is_tcp(const th_scheme *s)
 {
     return s->addr == TH_ADDR_TCP4 || s->addr == TH_ADDR_TCP6;
+}
+
+/* Mailboxes that exist and buffer messages without any receiver (shm). */
+static inline int th_is_buffered(const th_scheme *s)
+{
+    return s->addr == TH_ADDR_NAME;
 }
 
 /* Writes a fresh random URL of scheme s into url; "" for pairs. */
@@ -140,6 +148,10 @@ static inline void th_make_url(const th_scheme *s, char *url, size_t cap)
     case TH_ADDR_TCP6:
         snprintf(url, cap, "%s[::1]:%u", s->prefix, th_random_port());
         break;
+    case TH_ADDR_NAME:
+        snprintf(url, cap, "%sipcx-test-%ld-%016llx", s->prefix, (long)getpid(),
+                 (unsigned long long)th_random64());
+        break;
     }
 }
 
@@ -152,9 +164,11 @@ static inline const char *th_url_path(const char *url)
     return p + 3;
 }
 
-/* Removes a scratch file left by a path URL; ignores every error. */
+/* Removes a scratch file or named mailbox left by a test URL; ignores every error. */
 static inline void th_cleanup_url(const char *url)
 {
+    if (strncmp(url, "shm://ipcx-test-", 16) == 0)
+        (void)ipcx_unlink(url);
     const char *path = th_url_path(url);
     if (path && strncmp(path, "/tmp/ipcx-test-", 15) == 0)
         (void)unlink(path);
@@ -173,6 +187,7 @@ static inline int th_open_recv(const th_scheme *s, const ipcx_opts *opts, ipcx_m
     if (opts)
         o = *opts;
     o.role = IPCX_RECV;
+    o.flags |= s->flags;
     for (int attempt = 0; attempt < 64; attempt++) {
         th_make_url(s, url, cap);
         rc = ipcx_open(rcv, url, &o);

@@ -217,10 +217,10 @@ static void hostile_stream(const th_scheme *s)
     th_cleanup_url(url);
 }
 
-static const th_scheme h_unix_path = {"unix-path", "unix://", TH_ADDR_PATH, ".sock"};
-static const th_scheme h_unix_abs = {"unix-abstract", "unix://", TH_ADDR_ABSTRACT, NULL};
-static const th_scheme h_tcp4 = {"tcp4", "tcp://", TH_ADDR_TCP4, NULL};
-static const th_scheme h_tcp6 = {"tcp6", "tcp://", TH_ADDR_TCP6, NULL};
+static const th_scheme h_unix_path = {"unix-path", "unix://", TH_ADDR_PATH, ".sock", 0};
+static const th_scheme h_unix_abs = {"unix-abstract", "unix://", TH_ADDR_ABSTRACT, NULL, 0};
+static const th_scheme h_tcp4 = {"tcp4", "tcp://", TH_ADDR_TCP4, NULL, 0};
+static const th_scheme h_tcp6 = {"tcp6", "tcp://", TH_ADDR_TCP6, NULL, 0};
 
 Test(hostile, unix_path, .timeout = 120)
 {
@@ -299,7 +299,7 @@ static int fifo_recv_bounded(ipcx_mailbox *rcv, unsigned char *buf, size_t cap, 
 
 Test(hostile, fifo_huge_header, .timeout = 60)
 {
-    static const th_scheme fifo = {"fifo", "fifo://", TH_ADDR_PATH, ".fifo"};
+    static const th_scheme fifo = {"fifo", "fifo://", TH_ADDR_PATH, ".fifo", 0};
     char url[TH_URL_MAX];
     ipcx_mailbox *rcv = NULL;
     int rc = th_open_recv(&fifo, NULL, &rcv, url, sizeof url);

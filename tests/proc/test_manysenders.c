@@ -166,10 +166,10 @@ static void many_senders(const th_scheme *s)
     free(buf);
 }
 
-static const th_scheme ms_unix_path = {"unix-path", "unix://", TH_ADDR_PATH, ".sock"};
-static const th_scheme ms_unix_abs = {"unix-abstract", "unix://", TH_ADDR_ABSTRACT, NULL};
-static const th_scheme ms_fifo = {"fifo", "fifo://", TH_ADDR_PATH, ".fifo"};
-static const th_scheme ms_tcp4 = {"tcp4", "tcp://", TH_ADDR_TCP4, NULL};
+static const th_scheme ms_unix_path = {"unix-path", "unix://", TH_ADDR_PATH, ".sock", 0};
+static const th_scheme ms_unix_abs = {"unix-abstract", "unix://", TH_ADDR_ABSTRACT, NULL, 0};
+static const th_scheme ms_fifo = {"fifo", "fifo://", TH_ADDR_PATH, ".fifo", 0};
+static const th_scheme ms_tcp4 = {"tcp4", "tcp://", TH_ADDR_TCP4, NULL, 0};
 
 Test(manysenders, unix_path, .timeout = 180)
 {

@@ -19,7 +19,7 @@
 #define MAXSZ    2048u
 #define TOTAL    ((uint64_t)NTHREADS * PER)
 
-static const th_scheme abstract_scheme = {"unix-abstract", "unix://", TH_ADDR_ABSTRACT, NULL};
+static const th_scheme abstract_scheme = {"unix-abstract", "unix://", TH_ADDR_ABSTRACT, NULL, 0};
 
 static size_t msg_size(uint64_t *rng)
 {

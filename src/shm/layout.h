@@ -1,0 +1,120 @@
+/*
+ * layout.h: the bytes of a shared-memory mailbox, as every process maps
+ * them. This is a wire format between processes that may run different
+ * builds: change it only with a new SHM_VERSION. Nothing in a segment is
+ * trusted: geometry is read once at attach, validated and copied to private
+ * memory; every index, length and state word is checked on each use.
+ *
+ * Segment = header (8 KiB: geometry, hot indices on their own cache lines,
+ * wait words, endpoint registry) + ring (a power of two of bytes).
+ */
+#ifndef IPCX_SHM_LAYOUT_H
+#define IPCX_SHM_LAYOUT_H
+
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define SHM_MAGIC   UINT64_C(0x314d485358435049) /* "IPCXSHM1" as little-endian bytes */
+#define SHM_VERSION 1u
+#define SHM_LINE    64
+#define SHM_SLOTS   64 /* endpoints per mailbox */
+#define SHM_HDR     8192u
+#define SHM_ALIGN   16u /* records start on 16-byte boundaries */
+
+#define SHM_RING_MIN     ((uint64_t)4096)
+#define SHM_RING_MAX     ((uint64_t)1 << 32)
+#define SHM_RING_DEFAULT ((uint64_t)1 << 20)
+
+/* Header flags, fixed at creation. */
+#define SHM_F_UNLINK_LAST 0x1u /* the last endpoint to close removes the name */
+#define SHM_F_SPSC        0x2u /* one sender and one receiver at a time: no locks */
+#define SHM_F_OVERWRITE   0x4u /* a full ring drops its oldest message */
+#define SHM_F_FAIL        0x8u /* a full ring fails the send at once */
+
+/* OFD lock bytes on the segment's file: every endpoint holds a shared lock on
+ * SHM_LOCK_ATTACH while open; slot i's owner holds SHM_LOCK_SLOT0 + i. */
+#define SHM_LOCK_ATTACH 0u
+#define SHM_LOCK_SLOT0  1u
+
+/*
+ * A record in the ring: 16-byte header, then len payload bytes, padded to
+ * SHM_ALIGN. seq = (position | state) ^ key, where position is the record's
+ * 64-bit byte offset in the ring's infinite stream and key is the segment's
+ * random key: a header left from an earlier lap, or payload bytes that
+ * happen to lie where a header is expected, do not match.
+ */
+#define SHM_ST_MASK   0xfu
+#define SHM_ST_COMMIT 0x1u /* a message (or chunk) a receiver may take */
+#define SHM_ST_PAD    0x2u /* filler to the end of the ring; len = its payload size */
+
+/* Record flags: a message larger than a chunk travels as FIRST, MORE..., MORE|LAST. */
+#define SHM_R_CHUNK 0x1u
+#define SHM_R_FIRST 0x2u /* payload starts with the u64 total length */
+#define SHM_R_LAST  0x4u
+
+struct shm_rec {
+    _Atomic uint64_t seq;
+    _Atomic uint32_t len;   /* payload bytes of this record */
+    _Atomic uint16_t flags; /* SHM_R_* */
+    _Atomic uint16_t slot;  /* sender's registry slot (informational) */
+};
+
+/* Wait word: an event count. Bit 0: a waiter sleeps (or is about to); bit 1: a
+ * pollfd is armed; the rest counts wake-ups, so that a waiter that read the
+ * word before a wake-up never sleeps through it. */
+#define SHM_W_SLEEP 0x1u
+#define SHM_W_POLL  0x2u
+#define SHM_W_EPOCH 0x4u
+
+/* Lock word: 0 free, else owner id (never 0), bit 31 set when someone waits. */
+#define SHM_L_WAITERS 0x80000000u
+
+struct shm_slot {
+    _Atomic uint32_t gen;   /* bumped by each new owner */
+    _Atomic uint32_t pid;   /* owner's pid (display only) */
+    _Atomic uint32_t role;  /* IPCX_SEND | IPCX_RECV of the owner; 0 free */
+    _Atomic uint32_t armed; /* the owner's pollfd waits for a ring */
+    _Atomic uint32_t bell;  /* the owner has a doorbell socket */
+    uint32_t spare[11];
+};
+
+struct shm_hdr {
+    /* Geometry: written by the creator before `magic`, read once at attach. */
+    uint64_t magic;
+    uint32_t version;
+    uint32_t hdr_size;
+    uint64_t seg_size;
+    uint64_t ring_off;
+    uint64_t ring_size;
+    uint64_t max_msg;
+    uint64_t key;
+    uint64_t nonce; /* names this segment's doorbells */
+    uint32_t flags;
+    uint32_t nslots;
+    uint32_t creator_pid;
+    uint32_t creator_uid;
+    int64_t created_ns; /* CLOCK_REALTIME */
+
+    /* Producers' line: written by the sender holding the send side. */
+    alignas(SHM_LINE) _Atomic uint64_t tail;
+    _Atomic uint64_t msgs_in;
+    _Atomic uint32_t prod_lock;
+
+    /* Consumers' line. */
+    alignas(SHM_LINE) _Atomic uint64_t head;
+    _Atomic uint64_t msgs_out;
+    _Atomic uint64_t dropped; /* messages dropped by overwrite or discarded as orphans */
+    _Atomic uint32_t cons_lock;
+
+    alignas(SHM_LINE) _Atomic uint32_t data_word;  /* receivers wait here for messages */
+    alignas(SHM_LINE) _Atomic uint32_t space_word; /* senders wait here for room */
+
+    alignas(SHM_LINE) struct shm_slot slots[SHM_SLOTS];
+};
+
+_Static_assert(sizeof(struct shm_rec) == SHM_ALIGN, "record header is one alignment unit");
+_Static_assert(sizeof(struct shm_slot) == SHM_LINE, "one slot per cache line");
+_Static_assert(sizeof(struct shm_hdr) <= SHM_HDR, "header fits its page");
+
+#endif

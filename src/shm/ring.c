@@ -1,0 +1,567 @@
+/*
+ * ring.c: records in the shared byte ring (see layout.h and docs/design.md).
+ *
+ * Positions are 64-bit byte offsets that only grow; a record lives at
+ * position & mask and never wraps (a PAD record fills the end of the ring
+ * instead). One sender at a time writes: it reserves room against its
+ * cached copy of head, writes the payload, publishes the record by storing
+ * its seq word with release order, then advances tail. One receiver at a
+ * time reads: it polls the seq word at head (never the sender's line),
+ * copies, and advances head with release order. Every value read from the
+ * segment is checked before it sizes or places a copy: a bad one is
+ * IPCX_ECORRUPT, never an access outside the ring.
+ *
+ * Sides take their lock only when the mailbox allows several endpoints of
+ * that role (or overwrite, where a sender drops the oldest message); a
+ * process that dies holding a lock is replaced by the next waiter, which
+ * repairs tail (a sender may die between publishing and advancing tail) and
+ * otherwise finds the ring consistent, because head and tail only move after
+ * the work they describe is done.
+ */
+#include "shm/ring.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <ipcx.h>
+
+#include "os/alloc.h"
+#include "os/shmem.h"
+#include "shm/sync.h"
+
+#define COPY_PIECE ((size_t)512 << 10) /* glibc's memcpy slows down from 1 MiB on (MEASURED.md) */
+
+static inline uint64_t rec_size(uint64_t len)
+{
+    return (sizeof(struct shm_rec) + len + SHM_ALIGN - 1) & ~(uint64_t)(SHM_ALIGN - 1);
+}
+
+static inline struct shm_rec *rec_at(const struct shm_ring *r, uint64_t pos)
+{
+    return (struct shm_rec *)(r->seg.ring + (pos & r->seg.mask));
+}
+
+static inline uint64_t seq_of(const struct shm_ring *r, uint64_t pos, unsigned st)
+{
+    return (pos | st) ^ r->seg.key;
+}
+
+static void copy(void *dst, const void *src, size_t n)
+{
+    while (n > COPY_PIECE) {
+        memcpy(dst, src, COPY_PIECE);
+        dst = (char *)dst + COPY_PIECE;
+        src = (const char *)src + COPY_PIECE;
+        n -= COPY_PIECE;
+    }
+    memcpy(dst, src, n);
+}
+
+/* A cursor over the sender's iovec, so chunks can take consecutive slices. */
+struct gather {
+    const struct iovec *iov;
+    int niov;
+    int i;
+    size_t off;
+};
+
+static void gather_copy(struct gather *g, unsigned char *dst, size_t n)
+{
+    while (n > 0 && g->i < g->niov) {
+        size_t take = g->iov[g->i].iov_len - g->off;
+        if (take > n)
+            take = n;
+        copy(dst, (const char *)g->iov[g->i].iov_base + g->off, take);
+        dst += take;
+        n -= take;
+        g->off += take;
+        if (g->off == g->iov[g->i].iov_len) {
+            g->i++;
+            g->off = 0;
+        }
+    }
+}
+
+/* ---- sending -------------------------------------------------------------------------- */
+
+static int space_ready(struct shm_ring *r)
+{
+    uint64_t h = atomic_load_explicit(&r->seg.hdr->head, memory_order_acquire);
+    return r->want_end - h <= r->seg.ring_size;
+}
+
+/* The receiver side's lock, when it has one (overwrite takes it from the sending side too). */
+static int cons_lock(struct shm_ring *r, ipcx__deadline dl)
+{
+    int recovered;
+    return r->cons_locks ? shm_lock(r, &r->seg.hdr->cons_lock, dl, &recovered) : 0;
+}
+
+static void cons_unlock(struct shm_ring *r)
+{
+    if (r->cons_locks)
+        shm_unlock(&r->seg.hdr->cons_lock);
+}
+
+#define LOAD(x)     atomic_load_explicit(&(x), memory_order_relaxed)
+#define STORE(x, v) atomic_store_explicit(&(x), (v), memory_order_relaxed)
+
+/* A record header as read once from the ring: later checks use these copies only. */
+struct rec_view {
+    uint64_t size; /* bytes it occupies in the ring */
+    uint32_t len;
+    unsigned flags;
+    int pad;
+};
+
+/*
+ * Reads and checks the record at h: 0 and *v when it is published, IPCX_EAGAIN
+ * when it is not yet, IPCX_ECORRUPT when its header cannot be ours.
+ */
+static int rec_check(const struct shm_ring *r, uint64_t h, const struct shm_rec *rec,
+                     struct rec_view *v)
+{
+    uint64_t s = atomic_load_explicit(&rec->seq, memory_order_acquire);
+    uint64_t room = r->seg.ring_size - (h & r->seg.mask) - sizeof(struct shm_rec);
+    v->len = LOAD(rec->len);
+    v->flags = LOAD(rec->flags);
+    v->pad = 0;
+    if (s == seq_of(r, h, SHM_ST_PAD)) {
+        if (v->len != room)
+            return IPCX_ECORRUPT;
+        v->pad = 1;
+        v->size = room + sizeof(struct shm_rec);
+        return 0;
+    }
+    if (s != seq_of(r, h, SHM_ST_COMMIT))
+        return IPCX_EAGAIN;
+    if (v->len > room || v->len > r->seg.chunk_max)
+        return IPCX_ECORRUPT;
+    v->size = rec_size(v->len);
+    return 0;
+}
+
+/* Overwrite: the sender drops the oldest message to make room. */
+static int drop_oldest(struct shm_ring *r, ipcx__deadline dl)
+{
+    struct shm_hdr *hd = r->seg.hdr;
+    int rc = cons_lock(r, dl);
+    if (rc < 0)
+        return rc;
+    uint64_t h = atomic_load_explicit(&hd->head, memory_order_relaxed);
+    struct rec_view v;
+    rc = (h & (SHM_ALIGN - 1)) ? IPCX_ECORRUPT : rec_check(r, h, rec_at(r, h), &v);
+    if (rc == IPCX_EAGAIN)
+        rc = IPCX_ECORRUPT; /* full, yet nothing published at head: not a ring we wrote */
+    if (rc == 0) {
+        atomic_store_explicit(&hd->head, h + v.size, memory_order_release);
+        if (!v.pad) {
+            atomic_fetch_add_explicit(&hd->msgs_out, 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&hd->dropped, 1, memory_order_relaxed);
+        }
+    }
+    cons_unlock(r);
+    return rc;
+}
+
+/* Makes room for a record of `need` bytes; returns its position in *tp. */
+static int reserve(struct shm_ring *r, uint64_t need, ipcx__deadline dl, uint64_t *tp)
+{
+    struct shm_hdr *hd = r->seg.hdr;
+    uint64_t size = r->seg.ring_size;
+    for (;;) {
+        uint64_t t = atomic_load_explicit(&hd->tail, memory_order_relaxed);
+        if (t & (SHM_ALIGN - 1))
+            return IPCX_ECORRUPT;
+        uint64_t off = t & r->seg.mask;
+        uint64_t pad = off + need > size ? size - off : 0;
+        uint64_t end = t + pad + need;
+        if (end - r->head_cache > size) {
+            r->head_cache = atomic_load_explicit(&hd->head, memory_order_acquire);
+            if (r->head_cache > t || t - r->head_cache > size)
+                return IPCX_ECORRUPT;
+        }
+        if (end - r->head_cache > size) {
+            int rc;
+            if (r->seg.flags & SHM_F_OVERWRITE) {
+                rc = drop_oldest(r, dl);
+            } else {
+                r->want_end = end;
+                rc = shm_wait(r, &hd->space_word, space_ready, dl);
+            }
+            if (rc < 0)
+                return rc;
+            continue;
+        }
+        if (pad) {
+            struct shm_rec *p = rec_at(r, t);
+            STORE(p->len, (uint32_t)(pad - sizeof(struct shm_rec)));
+            STORE(p->flags, 0);
+            STORE(p->slot, (uint16_t)r->seg.slot);
+            atomic_store_explicit(&p->seq, seq_of(r, t, SHM_ST_PAD), memory_order_release);
+            t += pad;
+            atomic_store_explicit(&hd->tail, t, memory_order_relaxed);
+        }
+        *tp = t;
+        return 0;
+    }
+}
+
+/* Writes one record: an optional 8-byte prefix, then n bytes from the cursor. */
+static int put(struct shm_ring *r, struct gather *g, size_t n, unsigned flags,
+               const uint64_t *prefix, ipcx__deadline dl)
+{
+    size_t plen = n + (prefix ? 8 : 0);
+    uint64_t need = rec_size(plen), t;
+    int rc = reserve(r, need, dl, &t);
+    if (rc < 0)
+        return rc;
+    struct shm_rec *rec = rec_at(r, t);
+    unsigned char *p = (unsigned char *)(rec + 1);
+    STORE(rec->len, (uint32_t)plen);
+    STORE(rec->flags, (uint16_t)flags);
+    STORE(rec->slot, (uint16_t)r->seg.slot);
+    if (prefix) {
+        memcpy(p, prefix, 8);
+        p += 8;
+    }
+    gather_copy(g, p, n);
+    struct shm_hdr *hd = r->seg.hdr;
+    atomic_store_explicit(&rec->seq, seq_of(r, t, SHM_ST_COMMIT), memory_order_release);
+    atomic_store_explicit(&hd->tail, t + need, memory_order_relaxed);
+    if (!(flags & SHM_R_CHUNK) || (flags & SHM_R_LAST))
+        atomic_store_explicit(&hd->msgs_in,
+                              atomic_load_explicit(&hd->msgs_in, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+    shm_notify(r, &hd->data_word);
+    return 0;
+}
+
+/* After taking over a dead sender's lock: move tail past what it published but did not count. */
+static void repair_tail(struct shm_ring *r)
+{
+    struct shm_hdr *hd = r->seg.hdr;
+    uint64_t t = atomic_load_explicit(&hd->tail, memory_order_relaxed);
+    uint64_t start = t;
+    struct rec_view v;
+    while (!(t & (SHM_ALIGN - 1)) && t - start < r->seg.ring_size &&
+           rec_check(r, t, rec_at(r, t), &v) == 0)
+        t += v.size;
+    atomic_store_explicit(&hd->tail, t, memory_order_relaxed);
+}
+
+int shm_ring_send(struct shm_ring *r, const struct iovec *iov, int niov, size_t len,
+                  ipcx__deadline dl)
+{
+    struct gather g = {iov, niov, 0, 0};
+    struct shm_hdr *hd = r->seg.hdr;
+    int rc;
+    if (r->prod_locks) {
+        int recovered;
+        if ((rc = shm_lock(r, &hd->prod_lock, dl, &recovered)) < 0)
+            return rc;
+        if (recovered)
+            repair_tail(r);
+    }
+    if (len <= r->seg.chunk_max) {
+        rc = put(r, &g, len, 0, NULL, dl);
+    } else {
+        /*
+         * Chunks: the first carries the total length; the lock keeps other
+         * senders out until the last, so a message's chunks are contiguous.
+         * If the deadline passes mid-way, the receiver discards the torn
+         * message when the next message starts: nothing is delivered.
+         */
+        uint64_t total = len;
+        size_t first = r->seg.chunk_max - 8;
+        rc = put(r, &g, first, SHM_R_CHUNK | SHM_R_FIRST, &total, dl);
+        for (size_t done = first; rc == 0 && done < len;) {
+            size_t n = len - done < r->seg.chunk_max ? len - done : r->seg.chunk_max;
+            done += n;
+            rc = put(r, &g, n, SHM_R_CHUNK | (done == len ? SHM_R_LAST : 0u), NULL, dl);
+        }
+    }
+    if (r->prod_locks)
+        shm_unlock(&hd->prod_lock);
+    return rc;
+}
+
+/* ---- receiving ------------------------------------------------------------------------ */
+
+static int data_ready(struct shm_ring *r)
+{
+    uint64_t h = atomic_load_explicit(&r->seg.hdr->head, memory_order_relaxed);
+    uint64_t s = atomic_load_explicit(&rec_at(r, h)->seq, memory_order_relaxed);
+    return s == seq_of(r, h, SHM_ST_COMMIT) || s == seq_of(r, h, SHM_ST_PAD);
+}
+
+static void consume(struct shm_ring *r, uint64_t next, int counts)
+{
+    struct shm_hdr *hd = r->seg.hdr;
+    atomic_store_explicit(&hd->head, next, memory_order_release);
+    if (counts)
+        atomic_store_explicit(&hd->msgs_out,
+                              atomic_load_explicit(&hd->msgs_out, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+    shm_notify(r, &hd->space_word);
+}
+
+static void as_discard(struct shm_ring *r)
+{
+    if (r->as.active) {
+        if (r->as.own)
+            free(r->as.dst);
+        r->dropped++;
+        atomic_fetch_add_explicit(&r->seg.hdr->dropped, 1, memory_order_relaxed);
+    }
+    memset(&r->as, 0, sizeof r->as);
+}
+
+/* Where a message of len bytes goes: the caller's buffer, or a new one. */
+static int dst_for(struct shm_dst *d, uint64_t len, unsigned char **out)
+{
+    if (d->alloc) {
+        *out = ipcx__malloc(len ? (size_t)len : 1);
+        return *out ? 0 : IPCX_ENOMEM;
+    }
+    if (len > d->cap) {
+        d->len = (size_t)len;
+        return IPCX_EMSGSIZE;
+    }
+    *out = d->buf;
+    return 0;
+}
+
+/* Deadline passed mid-message: keep what we have in our own memory, not the caller's. */
+static int as_park(struct shm_ring *r)
+{
+    if (r->as.own)
+        return 0;
+    unsigned char *p = ipcx__malloc(r->as.total ? (size_t)r->as.total : 1);
+    if (!p)
+        return IPCX_ENOMEM;
+    memcpy(p, r->as.dst, (size_t)r->as.got);
+    r->as.dst = p;
+    r->as.own = 1;
+    return 0;
+}
+
+/* The assembly is complete: hand it to the caller. */
+static int as_finish(struct shm_ring *r, struct shm_dst *d)
+{
+    if (r->as.own && !d->alloc) {
+        if (r->as.total > d->cap) {
+            d->len = (size_t)r->as.total;
+            return IPCX_EMSGSIZE; /* kept: the caller may come back with a bigger buffer */
+        }
+        copy(d->buf, r->as.dst, (size_t)r->as.total);
+        free(r->as.dst);
+    } else if (d->alloc) {
+        d->buf = r->as.dst;
+    }
+    d->len = (size_t)r->as.total;
+    memset(&r->as, 0, sizeof r->as);
+    return 0;
+}
+
+/* Takes one chunk record (len bytes at payload p) into the assembly. */
+static int take_chunk(struct shm_ring *r, struct shm_dst *d, const unsigned char *p, uint32_t len,
+                      unsigned flags)
+{
+    if (flags & SHM_R_FIRST) {
+        as_discard(r); /* a torn message from a sender that gave up or died */
+        uint64_t total;
+        if (len < 8)
+            return IPCX_EPEERPROTO;
+        memcpy(&total, p, 8);
+        if (total > r->seg.max_msg || total < len - 8u)
+            return IPCX_EPEERPROTO;
+        unsigned char *dst;
+        int rc = dst_for(d, total, &dst);
+        if (rc < 0)
+            return rc;
+        r->as.dst = dst;
+        r->as.total = total;
+        r->as.own = d->alloc;
+        r->as.active = 1;
+        p += 8;
+        len -= 8;
+    } else if (!r->as.active) {
+        return IPCX_EPEERPROTO; /* an orphan: its first chunk went to a receiver that died */
+    }
+    if (len > r->as.total - r->as.got) {
+        as_discard(r);
+        return IPCX_EPEERPROTO;
+    }
+    copy(r->as.dst + r->as.got, p, len);
+    r->as.got += len;
+    return 0;
+}
+
+static int recv_locked(struct shm_ring *r, struct shm_dst *d, ipcx__deadline dl)
+{
+    struct shm_hdr *hd = r->seg.hdr;
+    for (;;) {
+        uint64_t h = atomic_load_explicit(&hd->head, memory_order_relaxed);
+        if (h & (SHM_ALIGN - 1))
+            return IPCX_ECORRUPT;
+        struct shm_rec *rec = rec_at(r, h);
+        struct rec_view v;
+        int rc = rec_check(r, h, rec, &v);
+        if (rc == IPCX_EAGAIN) {
+            if ((rc = shm_wait(r, &hd->data_word, data_ready, dl)) < 0)
+                return rc;
+            continue;
+        }
+        if (rc < 0)
+            return rc;
+        if (v.pad) {
+            consume(r, h + v.size, 0);
+            continue;
+        }
+        const unsigned char *p = (const unsigned char *)(rec + 1);
+        if (!(v.flags & SHM_R_CHUNK)) {
+            unsigned char *dst;
+            as_discard(r);
+            if ((rc = dst_for(d, v.len, &dst)) < 0)
+                return rc;
+            copy(dst, p, v.len);
+            consume(r, h + v.size, 1);
+            if (d->alloc)
+                d->buf = dst;
+            d->len = v.len;
+            return 0;
+        }
+        rc = take_chunk(r, d, p, v.len, v.flags);
+        if (rc == IPCX_EMSGSIZE || rc == IPCX_ENOMEM)
+            return rc; /* the first chunk stays first in line */
+        consume(r, h + v.size, rc == 0 && (v.flags & SHM_R_LAST));
+        if (rc < 0) {
+            r->dropped++;
+            atomic_fetch_add_explicit(&hd->dropped, 1, memory_order_relaxed);
+            continue;
+        }
+        if (v.flags & SHM_R_LAST) {
+            if (r->as.got != r->as.total) {
+                as_discard(r);
+                continue;
+            }
+            return as_finish(r, d);
+        }
+    }
+}
+
+/*
+ * The ring looks empty and someone uses our pollfd: if our doorbell was rung
+ * since we armed it, empty it and arm it again, so that it is readable
+ * exactly while a message waits. While nobody rang, it holds nothing: no
+ * system call.
+ */
+static void bell_rearm(struct shm_ring *r)
+{
+    struct shm_slot *sl = &r->seg.hdr->slots[r->seg.slot];
+    if (atomic_load_explicit(&sl->armed, memory_order_relaxed))
+        return;
+    ipcx__bell_drain(r->bell_fd);
+    shm_ring_pollfd(r);
+}
+
+int shm_ring_recv(struct shm_ring *r, struct shm_dst *d, ipcx__deadline dl)
+{
+    int rc;
+    if (r->cons_locks && !r->cons_held) {
+        int recovered;
+        if ((rc = shm_lock(r, &r->seg.hdr->cons_lock, dl, &recovered)) < 0)
+            return rc;
+        r->cons_held = 1;
+    }
+    if (r->as.active && r->as.got == r->as.total && r->as.total > 0)
+        rc = as_finish(r, d); /* an earlier call assembled it but the buffer was small */
+    else
+        rc = recv_locked(r, d, dl);
+    if (rc < 0 && r->as.active && as_park(r) < 0)
+        as_discard(r);
+    if (r->cons_locks && !r->as.active) {
+        shm_unlock(&r->seg.hdr->cons_lock);
+        r->cons_held = 0;
+    }
+    if (r->bell_fd >= 0 && !data_ready(r))
+        bell_rearm(r);
+    return rc;
+}
+
+/* ---- pollfd, open, close ---------------------------------------------------------------- */
+
+int shm_ring_pollfd(struct shm_ring *r)
+{
+    struct shm_seg *s = &r->seg;
+    struct shm_slot *sl = &s->hdr->slots[s->slot];
+    char name[96];
+    shm_seg_bell_name(s, s->slot, (uint32_t)((s->id - 1) >> 6), name, sizeof name);
+    if (r->bell_fd < 0) {
+        int fd = ipcx__bell_open(name);
+        if (fd < 0)
+            return fd;
+        r->bell_fd = fd;
+        atomic_store(&sl->bell, 1);
+    }
+    atomic_store(&sl->armed, 1);
+    atomic_fetch_or(&s->hdr->data_word, SHM_W_POLL);
+    atomic_thread_fence(memory_order_seq_cst);
+    if ((data_ready(r) || (r->as.active && r->as.got == r->as.total)) &&
+        atomic_exchange(&sl->armed, 0)) {
+        /* Something already waits: ring ourselves (unless a sender just did). */
+        if (r->bell_tx < 0 && (r->bell_tx = ipcx__bell_sender()) < 0)
+            return r->bell_tx;
+        ipcx__bell_ring(r->bell_tx, name);
+    }
+    return r->bell_fd;
+}
+
+int shm_ring_open(struct shm_ring *r, const char *name, const struct shm_geom *g, unsigned create,
+                  unsigned role, int64_t spin_ns)
+{
+    memset(r, 0, sizeof *r);
+    r->bell_fd = -1;
+    r->bell_tx = -1;
+    r->spin_ns = spin_ns;
+    int rc = shm_seg_open(&r->seg, name, g, create, role);
+    if (rc < 0)
+        return rc;
+    int spsc = (r->seg.flags & SHM_F_SPSC) != 0;
+    r->prod_locks = !spsc;
+    r->cons_locks = !spsc || (r->seg.flags & SHM_F_OVERWRITE);
+    r->head_cache = atomic_load(&r->seg.hdr->head);
+    return 0;
+}
+
+void shm_ring_close(struct shm_ring *r)
+{
+    as_discard(r);
+    if (r->cons_held)
+        shm_unlock(&r->seg.hdr->cons_lock);
+    if (r->bell_fd >= 0)
+        ipcx__fd_close(r->bell_fd);
+    if (r->bell_tx >= 0)
+        ipcx__fd_close(r->bell_tx);
+    shm_seg_close(&r->seg);
+}
+
+void shm_ring_counts(const struct shm_ring *r, uint64_t *waiting, unsigned *senders,
+                     unsigned *receivers)
+{
+    const struct shm_hdr *hd = r->seg.hdr;
+    uint64_t in = atomic_load(&hd->msgs_in), out = atomic_load(&hd->msgs_out);
+    *waiting = in >= out ? in - out : 0;
+    *senders = *receivers = 0;
+    for (int i = 0; i < SHM_SLOTS; i++) {
+        unsigned role = atomic_load(&hd->slots[i].role);
+        if (!role ||
+            (i != r->seg.slot &&
+             !shm_seg_owner_alive(
+                 &r->seg, ((atomic_load(&hd->slots[i].gen) & 0xffffffu) << 6 | (uint32_t)i) + 1)))
+            continue;
+        *senders += (role & IPCX_SEND) != 0;
+        *receivers += (role & IPCX_RECV) != 0;
+    }
+}

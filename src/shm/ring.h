@@ -1,0 +1,65 @@
+/*
+ * ring.h: the shared-memory message engine of one endpoint: a byte ring of
+ * variable-size records in a segment, written by one sender at a time and
+ * read by one receiver at a time (a lock per side in shared memory, none in
+ * SPSC mailboxes), with spin-then-futex waiting, chunking for messages
+ * larger than a record, overwrite of the oldest message, and a doorbell for
+ * pollfd. The transport file (src/transport/shm.c) only adapts this to the
+ * ops table.
+ */
+#ifndef IPCX_SHM_RING_H
+#define IPCX_SHM_RING_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "os/os.h"
+#include "shm/segment.h"
+
+struct shm_ring {
+    struct shm_seg seg;
+    int64_t spin_ns;     /* <0 spin only; >0 budget before sleeping */
+    uint64_t head_cache; /* the sender's last view of head */
+    uint64_t want_end;   /* a waiting sender needs head >= want_end - ring_size */
+    int prod_locks;      /* senders take prod_lock (several senders possible) */
+    int cons_locks;      /* receivers take cons_lock */
+    int cons_held;       /* this endpoint keeps cons_lock across calls (mid-message) */
+    struct {
+        unsigned char *dst; /* where the message is assembled */
+        uint64_t total;     /* its announced length */
+        uint64_t got;       /* bytes so far */
+        int own;            /* dst is ours (malloc), not the caller's */
+        int active;
+    } as;
+    int bell_fd;      /* pollfd: our doorbell, or -1 */
+    int bell_tx;      /* socket we ring others' doorbells with, or -1 */
+    uint64_t dropped; /* orphan chunks and torn messages this endpoint discarded */
+};
+
+/* Where a receive goes (mirrors struct ipcx__rbuf, kept separate so shm/ needs no transport
+ * header). */
+struct shm_dst {
+    void *buf;
+    size_t cap;
+    size_t len;
+    int alloc;
+};
+
+int shm_ring_open(struct shm_ring *r, const char *name, const struct shm_geom *g, unsigned create,
+                  unsigned role, int64_t spin_ns);
+void shm_ring_close(struct shm_ring *r);
+
+/* One message of len bytes gathered from iov; all or nothing; waits until dl. */
+int shm_ring_send(struct shm_ring *r, const struct iovec *iov, int niov, size_t len,
+                  ipcx__deadline dl);
+/* One message into d; IPCX_EMSGSIZE keeps it first in line with d->len = size needed. */
+int shm_ring_recv(struct shm_ring *r, struct shm_dst *d, ipcx__deadline dl);
+/* The doorbell fd: readable while a message waits (or after a spurious ring). */
+int shm_ring_pollfd(struct shm_ring *r);
+
+/* Messages waiting, live endpoints by role (for stats and `ipcx ls`). */
+void shm_ring_counts(const struct shm_ring *r, uint64_t *waiting, unsigned *senders,
+                     unsigned *receivers);
+
+#endif

@@ -1,0 +1,265 @@
+/*
+ * segment.c: creates, attaches, validates and releases shared-memory
+ * mailboxes, and keeps the endpoint registry. Liveness is the kernel's:
+ * every endpoint holds open-file-description locks on its segment's file (a
+ * shared one on SHM_LOCK_ATTACH, an exclusive one on its slot's byte), which
+ * vanish when its process dies, so a dead endpoint can never look alive and
+ * no pid is ever trusted. This file must never read a shared field twice
+ * and act on both readings: geometry is copied once, after validation.
+ */
+#include "shm/segment.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <ipcx.h>
+
+#include "os/shmem.h"
+
+#define ATTACH_PATIENCE_NS (200 * IPCX_MSEC) /* a creator still initialising */
+
+int shm_seg_name_ok(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > 200 || name[0] == '.')
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+int shm_seg_object(char *buf, size_t cap, const char *name)
+{
+    if (!shm_seg_name_ok(name))
+        return IPCX_EBADURL;
+    int n = snprintf(buf, cap, "ipcx.%s", name);
+    return n < 0 || (size_t)n >= cap ? IPCX_ENAMETOOLONG : 0;
+}
+
+static uint64_t pow2_at_least(uint64_t v)
+{
+    uint64_t p = SHM_RING_MIN;
+    while (p < v && p < SHM_RING_MAX)
+        p <<= 1;
+    return p;
+}
+
+static uint64_t random64(void)
+{
+    return (uint64_t)ipcx__random32() << 32 | ipcx__random32();
+}
+
+/* Writes the header of a fresh segment; magic goes last, with release order. */
+static void seg_format(struct shm_hdr *h, uint64_t ring_size, const struct shm_geom *g)
+{
+    memset(h, 0, SHM_HDR);
+    h->version = SHM_VERSION;
+    h->hdr_size = SHM_HDR;
+    h->seg_size = SHM_HDR + ring_size;
+    h->ring_off = SHM_HDR;
+    h->ring_size = ring_size;
+    h->max_msg = g->max_msg;
+    h->key = random64() & ~(uint64_t)SHM_ST_MASK;
+    h->nonce = random64();
+    h->flags = g->flags;
+    h->nslots = SHM_SLOTS;
+    h->creator_pid = ipcx__self_pid();
+    h->creator_uid = ipcx__self_uid();
+    h->created_ns = ipcx__realtime_ns();
+    atomic_store_explicit((_Atomic uint64_t *)&h->magic, SHM_MAGIC, memory_order_release);
+}
+
+/* Validates the geometry of a mapped segment of file size fsize and copies it. */
+static int seg_adopt(struct shm_seg *s, uint64_t fsize)
+{
+    const struct shm_hdr *h = s->hdr;
+    uint64_t magic = atomic_load_explicit((_Atomic uint64_t *)&h->magic, memory_order_acquire);
+    if (magic != SHM_MAGIC)
+        return IPCX_EAGAIN; /* not formatted yet, or not ours: the caller decides */
+    uint64_t ring_size = h->ring_size, max_msg = h->max_msg;
+    unsigned flags = h->flags;
+    if (h->version != SHM_VERSION || h->hdr_size != SHM_HDR || h->ring_off != SHM_HDR ||
+        h->nslots != SHM_SLOTS || ring_size < SHM_RING_MIN || ring_size > SHM_RING_MAX ||
+        (ring_size & (ring_size - 1)) || h->seg_size != SHM_HDR + ring_size ||
+        fsize != SHM_HDR + ring_size || max_msg > ((uint64_t)1 << 40) ||
+        (flags & ~(SHM_F_UNLINK_LAST | SHM_F_SPSC | SHM_F_OVERWRITE | SHM_F_FAIL)))
+        return IPCX_ECORRUPT;
+    s->ring = (unsigned char *)s->hdr + SHM_HDR;
+    s->ring_size = ring_size;
+    s->mask = ring_size - 1;
+    s->key = h->key & ~(uint64_t)SHM_ST_MASK;
+    s->nonce = h->nonce;
+    s->flags = flags;
+    s->chunk_max = ring_size / 4 - sizeof(struct shm_rec);
+    s->max_msg = max_msg;
+    if ((flags & SHM_F_OVERWRITE) && s->max_msg > s->chunk_max)
+        s->max_msg =
+            s->chunk_max; /* overwrite never splits: a dropped chunk would tear a message */
+    return 0;
+}
+
+static int seg_map(struct shm_seg *s, int64_t patience)
+{
+    int64_t until = ipcx__now_ns() + patience;
+    for (;;) {
+        uint64_t fsize;
+        int rc = ipcx__fd_stat(s->fd, &fsize, NULL, NULL, NULL, NULL);
+        if (rc < 0)
+            return rc;
+        if (fsize >= SHM_HDR && fsize <= SHM_HDR + SHM_RING_MAX) {
+            void *p;
+            if ((rc = ipcx__map(s->fd, (size_t)fsize, 1, &p)) < 0)
+                return rc;
+            s->hdr = p;
+            s->map_size = (size_t)fsize;
+            rc = seg_adopt(s, fsize);
+            if (rc != IPCX_EAGAIN)
+                return rc;
+            ipcx__unmap(p, (size_t)fsize);
+            s->hdr = NULL;
+        } else if (fsize != 0) {
+            return IPCX_ECORRUPT;
+        }
+        if (ipcx__now_ns() > until)
+            return IPCX_ECORRUPT; /* never formatted: not an ipcx mailbox, or its creator died */
+        ipcx__sleep_ns(IPCX_MSEC);
+    }
+}
+
+static int seg_create(struct shm_seg *s, const struct shm_geom *g)
+{
+    int fd = ipcx__shm_create(s->name, g->mode);
+    if (fd < 0)
+        return fd;
+    s->fd = fd;
+    uint64_t ring_size = pow2_at_least(g->ring_size ? g->ring_size : SHM_RING_DEFAULT);
+    void *p;
+    int rc = ipcx__fd_truncate(fd, SHM_HDR + ring_size);
+    if (rc == 0)
+        rc = ipcx__map(fd, (size_t)(SHM_HDR + ring_size), 1, &p);
+    if (rc < 0) {
+        ipcx__shm_unlink(s->name);
+        return rc;
+    }
+    s->hdr = p;
+    s->map_size = (size_t)(SHM_HDR + ring_size);
+    s->created = 1;
+    seg_format(s->hdr, ring_size, g);
+    return seg_adopt(s, SHM_HDR + ring_size);
+}
+
+/* Claims a free registry slot: the first whose OFD byte nobody holds. */
+static int seg_claim_slot(struct shm_seg *s, unsigned role)
+{
+    for (int i = 0; i < SHM_SLOTS; i++) {
+        if (ipcx__ofd_lock(s->fd, SHM_LOCK_SLOT0 + (uint64_t)i, 1) < 0)
+            continue;
+        struct shm_slot *sl = &s->hdr->slots[i];
+        if (s->flags & SHM_F_SPSC) {
+            /* One endpoint per role: refuse if a live slot already has ours. */
+            for (int j = 0; j < SHM_SLOTS; j++) {
+                if (j == i || !(atomic_load(&s->hdr->slots[j].role) & role))
+                    continue;
+                if (ipcx__ofd_held(s->fd, SHM_LOCK_SLOT0 + (uint64_t)j)) {
+                    ipcx__ofd_unlock(s->fd, SHM_LOCK_SLOT0 + (uint64_t)i);
+                    return IPCX_EBUSY;
+                }
+            }
+        }
+        uint32_t gen = atomic_fetch_add(&sl->gen, 1) + 1;
+        atomic_store(&sl->pid, ipcx__self_pid());
+        atomic_store(&sl->armed, 0);
+        atomic_store(&sl->bell, 0);
+        atomic_store(&sl->role, role);
+        s->slot = i;
+        s->id = ((gen & 0xffffffu) << 6 | (uint32_t)i) + 1;
+        return 0;
+    }
+    return IPCX_EBUSY;
+}
+
+int shm_seg_open(struct shm_seg *s, const char *name, const struct shm_geom *want, unsigned create,
+                 unsigned role)
+{
+    memset(s, 0, sizeof *s);
+    s->fd = -1;
+    s->slot = -1;
+    int rc = shm_seg_object(s->name, sizeof s->name, name);
+    if (rc < 0)
+        return rc;
+    rc = IPCX_ENOENT;
+    if (create != IPCX_ATTACH)
+        rc = seg_create(s, want);
+    if (rc == IPCX_EEXIST && create == IPCX_CREATE)
+        rc = IPCX_ENOENT; /* someone else made it: attach below */
+    if (rc == IPCX_ENOENT && create != IPCX_CREATE_EXCL) {
+        if ((rc = ipcx__shm_attach(s->name, 1)) >= 0) {
+            s->fd = rc;
+            rc = seg_map(s, ATTACH_PATIENCE_NS);
+        }
+    }
+    if (rc == 0 && (rc = ipcx__ofd_lock(s->fd, SHM_LOCK_ATTACH, 0)) == 0)
+        rc = seg_claim_slot(s, role);
+    if (rc < 0) {
+        if (s->created)
+            ipcx__shm_unlink(s->name);
+        s->created = 0;
+        shm_seg_close(s);
+    }
+    return rc;
+}
+
+void shm_seg_close(struct shm_seg *s)
+{
+    if (s->hdr && s->slot >= 0) {
+        struct shm_slot *sl = &s->hdr->slots[s->slot];
+        atomic_store(&sl->armed, 0);
+        atomic_store(&sl->role, 0);
+        ipcx__ofd_unlock(s->fd, SHM_LOCK_SLOT0 + (uint64_t)s->slot);
+    }
+    if (s->fd >= 0 && s->hdr && (s->flags & SHM_F_UNLINK_LAST) &&
+        ipcx__ofd_lock(s->fd, SHM_LOCK_ATTACH, 1) == 0) {
+        /* Nobody else holds the segment. Remove the name only if it is still ours. */
+        uint64_t dev, ino, mdev, mino;
+        if (ipcx__fd_stat(s->fd, NULL, &mdev, &mino, NULL, NULL) == 0 &&
+            ipcx__shm_stat(s->name, &dev, &ino) == 0 && dev == mdev && ino == mino)
+            ipcx__shm_unlink(s->name);
+    }
+    ipcx__unmap(s->hdr, s->map_size);
+    if (s->fd >= 0)
+        ipcx__fd_close(s->fd);
+    s->hdr = NULL;
+    s->fd = -1;
+    s->slot = -1;
+}
+
+int shm_seg_unlink(const char *name)
+{
+    char obj[256];
+    int rc = shm_seg_object(obj, sizeof obj, name);
+    return rc < 0 ? rc : ipcx__shm_unlink(obj);
+}
+
+int shm_seg_owner_alive(const struct shm_seg *s, uint32_t id)
+{
+    if (id == 0)
+        return 0;
+    uint32_t v = id - 1;
+    int slot = (int)(v & 63u);
+    uint32_t gen = v >> 6;
+    if (slot == s->slot)
+        return 1; /* ours: alive by definition (a lock we hold across calls) */
+    if ((atomic_load(&s->hdr->slots[slot].gen) & 0xffffffu) != gen)
+        return 0; /* the slot has changed hands since: its old owner is gone */
+    return ipcx__ofd_held(s->fd, SHM_LOCK_SLOT0 + (uint64_t)slot);
+}
+
+void shm_seg_bell_name(const struct shm_seg *s, int slot, uint32_t gen, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "ipcx-shm-%016llx-%d-%u", (unsigned long long)s->nonce, slot, gen);
+}

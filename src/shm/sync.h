@@ -1,0 +1,42 @@
+/*
+ * sync.h: waiting and mutual exclusion in shared memory. An event count
+ * (sleep bit, poll bit, epoch) lets a side sleep on a futex and its peer pay
+ * a system call only when someone actually sleeps or polls; a lock whose
+ * word names its owner's registry slot lets waiters take it over when the
+ * kernel says that owner has died. Nothing here trusts a shared word beyond
+ * comparing it: a hostile value costs a spurious wake-up, never memory.
+ */
+#ifndef IPCX_SHM_SYNC_H
+#define IPCX_SHM_SYNC_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "shm/ring.h"
+
+/* Waits until ready(r) or dl: spins for r->spin_ns, then sleeps on w. */
+int shm_wait(struct shm_ring *r, _Atomic uint32_t *w, int (*ready)(struct shm_ring *),
+             ipcx__deadline dl);
+
+/* Slow half of shm_notify: bumps the epoch, wakes sleepers, rings armed doorbells. */
+void shm_wake(struct shm_ring *r, _Atomic uint32_t *w);
+
+/* Call after publishing something the other side may be waiting for on w. */
+static inline void shm_notify(struct shm_ring *r, _Atomic uint32_t *w)
+{
+    /* Pairs with the fence in shm_wait: either the waiter sees what we
+     * published, or we see its sleep/poll bit. */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(w, memory_order_relaxed) & (SHM_W_SLEEP | SHM_W_POLL))
+        shm_wake(r, w);
+}
+
+/*
+ * Takes the lock word l for this endpoint, waiting until dl. *recovered is
+ * set when the lock was taken over from an owner that died holding it, so
+ * the caller can repair what that owner may have left half done.
+ */
+int shm_lock(struct shm_ring *r, _Atomic uint32_t *l, ipcx__deadline dl, int *recovered);
+void shm_unlock(_Atomic uint32_t *l);
+
+#endif
