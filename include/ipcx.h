@@ -209,6 +209,31 @@ IPCX_API int ipcx_recv(ipcx_mailbox *mb, void *buf, size_t cap, size_t *lenp, in
  */
 IPCX_API int ipcx_recv_alloc(ipcx_mailbox *mb, void **bufp, size_t *lenp, int64_t timeout);
 
+/*
+ * Zero copy (shm; other transports answer IPCX_ENOTSUP). A loan is room for
+ * up to size bytes inside the mailbox: write the message there, then
+ * ipcx_commit it (len <= size; the loan is consumed, the message sent) or
+ * ipcx_cancel it (nothing is sent). Until then the endpoint's send side is
+ * held: other sends on it answer IPCX_EBUSY, other endpoints' sends wait.
+ * A loan is at most a quarter of the mailbox's buffer (IPCX_EMSGSIZE).
+ * ipcx_loan waits up to timeout for room, like ipcx_send.
+ */
+IPCX_API int ipcx_loan(ipcx_mailbox *mb, size_t size, void **bufp, int64_t timeout);
+IPCX_API int ipcx_commit(ipcx_mailbox *mb, void *buf, size_t len);
+IPCX_API int ipcx_cancel(ipcx_mailbox *mb, void *buf);
+
+/*
+ * A view is the next message where it lies in the mailbox: read it in place,
+ * then ipcx_release it (it is then received). Until then the endpoint's
+ * receive side is held (other receives on it answer IPCX_EBUSY) and the
+ * bytes stay put; a message larger than one loan answers IPCX_EMSGSIZE with
+ * its size in *lenp (take it with ipcx_recv). The bytes are shared memory: a
+ * hostile sender could change them while you read; copy what you validate.
+ * Releasing twice, or a pointer that is not the view, is IPCX_EINVAL.
+ */
+IPCX_API int ipcx_view(ipcx_mailbox *mb, const void **bufp, size_t *lenp, int64_t timeout);
+IPCX_API int ipcx_release(ipcx_mailbox *mb, const void *buf);
+
 /* Frees memory the library handed out. NULL is a no-op. */
 IPCX_API void ipcx_free(void *p);
 
@@ -240,6 +265,42 @@ IPCX_API int ipcx_get_stats(ipcx_mailbox *mb, ipcx_stats *st);
  * open keep working. Errors: IPCX_ENOENT, IPCX_ENOTSUP, IPCX_EBADURL.
  */
 IPCX_API int ipcx_unlink(const char *url);
+
+/* What ipcx_inspect and ipcx_list tell about a mailbox (transports that keep
+ * state of their own: shm). */
+typedef struct ipcx_mailbox_info {
+    size_t struct_size;    /* set by the caller: sizeof(ipcx_mailbox_info) */
+    char url[256];         /* "shm://name" */
+    int state;             /* 0, or IPCX_ECORRUPT (not a mailbox this build can read) */
+    int stale;             /* 1: no live endpoint holds it (all its processes died or left) */
+    unsigned owner_uid;    /* of the backing object */
+    unsigned mode;         /* permission bits */
+    unsigned creator_pid;  /* informational: the pid may have been reused */
+    unsigned flags;        /* IPCX_F_SPSC if the mailbox is single-producer single-consumer */
+    unsigned on_full;      /* IPCX_FULL_* chosen at creation */
+    unsigned senders;      /* live endpoints that may send */
+    unsigned receivers;    /* live endpoints that may receive */
+    int64_t created_ns;    /* CLOCK_REALTIME at creation */
+    uint64_t buffer_size;  /* ring bytes */
+    uint64_t max_msg;      /* largest message */
+    uint64_t msgs_waiting; /* messages sent and not yet received */
+} ipcx_mailbox_info;
+
+/*
+ * Describes the mailbox named by url without joining it (no endpoint is
+ * made; nothing in it changes). Errors: IPCX_ENOENT, IPCX_EACCES,
+ * IPCX_ENOTSUP (a scheme without such state), IPCX_EBADURL, IPCX_EINVAL.
+ * A mailbox that fails validation is reported with state IPCX_ECORRUPT.
+ */
+IPCX_API int ipcx_inspect(const char *url, ipcx_mailbox_info *info);
+
+/*
+ * Calls fn once per mailbox of scheme ("shm") on this machine, in no set
+ * order, until fn returns non-zero (that value is returned). Returns 0 after
+ * the last one, or an error (IPCX_ENOTSUP, IPCX_ENOSCHEME, IPCX_EINVAL).
+ */
+IPCX_API int ipcx_list(const char *scheme, int (*fn)(const ipcx_mailbox_info *info, void *arg),
+                       void *arg);
 
 /* The library's version string, as IPCX_VERSION_STRING at build time. */
 IPCX_API const char *ipcx_version(void);

@@ -25,7 +25,8 @@ static int opts_normalise(ipcx_opts *dst, const ipcx_opts *src)
         dst->struct_size = sizeof *dst;
     }
     if (dst->role == 0 || (dst->role & ~IPCX_BOTH) || dst->create > IPCX_CREATE_EXCL ||
-        dst->on_full > IPCX_FULL_OVERWRITE || (dst->flags & ~(IPCX_F_UNLINK_ON_CLOSE | IPCX_F_SPSC)))
+        dst->on_full > IPCX_FULL_OVERWRITE ||
+        (dst->flags & ~(IPCX_F_UNLINK_ON_CLOSE | IPCX_F_SPSC)))
         return IPCX_EINVAL;
     if (dst->max_msg == 0)
         dst->max_msg = IPCX_DEFAULT_MAX_MSG;
@@ -222,6 +223,82 @@ int ipcx_recv_alloc(ipcx_mailbox *mb, void **bufp, size_t *lenp, int64_t timeout
     return rc;
 }
 
+int ipcx_loan(ipcx_mailbox *mb, size_t size, void **bufp, int64_t timeout)
+{
+    struct ipcx__ep *ep = (struct ipcx__ep *)mb;
+    if (!ep || !bufp)
+        return IPCX_EINVAL;
+    if (!(ep->role & IPCX_SEND))
+        return IPCX_EBADF;
+    if (!ep->tp->loan)
+        return IPCX_ENOTSUP;
+    if (size > ep->opts.max_msg)
+        return IPCX_EMSGSIZE;
+    if (ep->opts.on_full == IPCX_FULL_FAIL)
+        timeout = 0;
+    ipcx__deadline dl = ipcx__deadline_from_timeout(timeout);
+    pthread_mutex_lock(&ep->send_mu);
+    int rc = ep->tp->loan(ep, size, bufp, dl);
+    pthread_mutex_unlock(&ep->send_mu);
+    return rc;
+}
+
+static int commit_common(ipcx_mailbox *mb, void *buf, size_t len, int cancel)
+{
+    struct ipcx__ep *ep = (struct ipcx__ep *)mb;
+    if (!ep || !buf)
+        return IPCX_EINVAL;
+    if (!ep->tp->commit)
+        return IPCX_ENOTSUP;
+    pthread_mutex_lock(&ep->send_mu);
+    int rc = ep->tp->commit(ep, buf, len, cancel);
+    if (rc == 0 && !cancel)
+        ep->sent++;
+    pthread_mutex_unlock(&ep->send_mu);
+    return rc;
+}
+
+int ipcx_commit(ipcx_mailbox *mb, void *buf, size_t len)
+{
+    return commit_common(mb, buf, len, 0);
+}
+
+int ipcx_cancel(ipcx_mailbox *mb, void *buf)
+{
+    return commit_common(mb, buf, 0, 1);
+}
+
+int ipcx_view(ipcx_mailbox *mb, const void **bufp, size_t *lenp, int64_t timeout)
+{
+    struct ipcx__ep *ep = (struct ipcx__ep *)mb;
+    if (!ep || !bufp || !lenp)
+        return IPCX_EINVAL;
+    if (!(ep->role & IPCX_RECV))
+        return IPCX_EBADF;
+    if (!ep->tp->view)
+        return IPCX_ENOTSUP;
+    ipcx__deadline dl = ipcx__deadline_from_timeout(timeout);
+    pthread_mutex_lock(&ep->recv_mu);
+    int rc = ep->tp->view(ep, bufp, lenp, dl);
+    pthread_mutex_unlock(&ep->recv_mu);
+    return rc;
+}
+
+int ipcx_release(ipcx_mailbox *mb, const void *buf)
+{
+    struct ipcx__ep *ep = (struct ipcx__ep *)mb;
+    if (!ep || !buf)
+        return IPCX_EINVAL;
+    if (!ep->tp->release)
+        return IPCX_ENOTSUP;
+    pthread_mutex_lock(&ep->recv_mu);
+    int rc = ep->tp->release(ep, buf);
+    if (rc == 0)
+        ep->received++;
+    pthread_mutex_unlock(&ep->recv_mu);
+    return rc;
+}
+
 void ipcx_free(void *p)
 {
     free(p);
@@ -266,6 +343,35 @@ int ipcx_unlink(const char *url)
     if (rc < 0)
         return rc;
     return tp->unlink ? tp->unlink(addr) : IPCX_ENOTSUP;
+}
+
+int ipcx_inspect(const char *url, ipcx_mailbox_info *info)
+{
+    const struct ipcx__transport *tp;
+    const char *addr;
+    if (!info || info->struct_size < sizeof *info)
+        return IPCX_EINVAL;
+    int rc = lookup(url, &tp, &addr);
+    if (rc < 0)
+        return rc;
+    if (!tp->inspect)
+        return IPCX_ENOTSUP;
+    memset(info, 0, sizeof *info);
+    info->struct_size = sizeof *info;
+    if (strlen(url) >= sizeof info->url)
+        return IPCX_ENAMETOOLONG;
+    memcpy(info->url, url, strlen(url) + 1);
+    return tp->inspect(addr, info);
+}
+
+int ipcx_list(const char *scheme, int (*fn)(const ipcx_mailbox_info *info, void *arg), void *arg)
+{
+    if (!scheme || !fn)
+        return IPCX_EINVAL;
+    const struct ipcx__transport *tp = ipcx__transport_find(scheme);
+    if (!tp)
+        return IPCX_ENOSCHEME;
+    return tp->list ? tp->list(fn, arg) : IPCX_ENOTSUP;
 }
 
 const char *ipcx_version(void)

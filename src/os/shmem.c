@@ -5,6 +5,7 @@
  */
 #include "os/shmem.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -64,6 +65,21 @@ int ipcx__shm_unlink(const char *name)
     if (rc < 0)
         return rc;
     return shm_unlink(path) < 0 ? -errno : 0;
+}
+
+int ipcx__shm_each(const char *prefix, int (*fn)(const char *name, void *arg), void *arg)
+{
+    DIR *d = opendir("/dev/shm");
+    if (!d)
+        return errno == ENOENT ? 0 : -errno;
+    size_t plen = strlen(prefix);
+    int rc = 0;
+    struct dirent *e;
+    while (rc == 0 && (e = readdir(d)) != NULL)
+        if (strncmp(e->d_name, prefix, plen) == 0)
+            rc = fn(e->d_name, arg);
+    closedir(d);
+    return rc;
 }
 
 int ipcx__memfd_create(const char *tag)

@@ -18,6 +18,9 @@
 int ipcx__shm_create(const char *name, unsigned mode);
 int ipcx__shm_attach(const char *name, int writable);
 int ipcx__shm_unlink(const char *name);
+/* Calls fn with the name of every POSIX shm object whose name starts with prefix,
+ * until fn returns non-zero (returned). */
+int ipcx__shm_each(const char *prefix, int (*fn)(const char *name, void *arg), void *arg);
 /* An anonymous shared file (memfd) for segments that have no name (pairs). */
 int ipcx__memfd_create(const char *tag);
 

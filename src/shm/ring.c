@@ -208,32 +208,41 @@ static int reserve(struct shm_ring *r, uint64_t need, ipcx__deadline dl, uint64_
 }
 
 /* Writes one record: an optional 8-byte prefix, then n bytes from the cursor. */
+/*
+ * Publishes the record reserved at t whose payload (plen bytes) is written:
+ * header fields, then seq with release order (the receiver's acquire load of
+ * seq makes everything before it visible), then tail, then a wake-up if
+ * someone sleeps. Copying sends and loans both end here.
+ */
+static void publish(struct shm_ring *r, uint64_t t, size_t plen, unsigned flags)
+{
+    struct shm_rec *rec = rec_at(r, t);
+    struct shm_hdr *hd = r->seg.hdr;
+    STORE(rec->len, (uint32_t)plen);
+    STORE(rec->flags, (uint16_t)flags);
+    STORE(rec->slot, (uint16_t)r->seg.slot);
+    atomic_store_explicit(&rec->seq, seq_of(r, t, SHM_ST_COMMIT), memory_order_release);
+    STORE(hd->tail, t + rec_size(plen));
+    if (!(flags & SHM_R_CHUNK) || (flags & SHM_R_LAST))
+        STORE(hd->msgs_in, LOAD(hd->msgs_in) + 1);
+    shm_notify(r, &hd->data_word);
+}
+
 static int put(struct shm_ring *r, struct gather *g, size_t n, unsigned flags,
                const uint64_t *prefix, ipcx__deadline dl)
 {
     size_t plen = n + (prefix ? 8 : 0);
-    uint64_t need = rec_size(plen), t;
-    int rc = reserve(r, need, dl, &t);
+    uint64_t t;
+    int rc = reserve(r, rec_size(plen), dl, &t);
     if (rc < 0)
         return rc;
-    struct shm_rec *rec = rec_at(r, t);
-    unsigned char *p = (unsigned char *)(rec + 1);
-    STORE(rec->len, (uint32_t)plen);
-    STORE(rec->flags, (uint16_t)flags);
-    STORE(rec->slot, (uint16_t)r->seg.slot);
+    unsigned char *p = (unsigned char *)(rec_at(r, t) + 1);
     if (prefix) {
         memcpy(p, prefix, 8);
         p += 8;
     }
     gather_copy(g, p, n);
-    struct shm_hdr *hd = r->seg.hdr;
-    atomic_store_explicit(&rec->seq, seq_of(r, t, SHM_ST_COMMIT), memory_order_release);
-    atomic_store_explicit(&hd->tail, t + need, memory_order_relaxed);
-    if (!(flags & SHM_R_CHUNK) || (flags & SHM_R_LAST))
-        atomic_store_explicit(&hd->msgs_in,
-                              atomic_load_explicit(&hd->msgs_in, memory_order_relaxed) + 1,
-                              memory_order_relaxed);
-    shm_notify(r, &hd->data_word);
+    publish(r, t, plen, flags);
     return 0;
 }
 
@@ -250,19 +259,34 @@ static void repair_tail(struct shm_ring *r)
     atomic_store_explicit(&hd->tail, t, memory_order_relaxed);
 }
 
+/* The send side, for one message or one loan. */
+static int prod_lock(struct shm_ring *r, ipcx__deadline dl)
+{
+    int recovered, rc;
+    if (r->loan_active)
+        return IPCX_EBUSY; /* this endpoint's own loan holds the send side */
+    if (!r->prod_locks)
+        return 0;
+    if ((rc = shm_lock(r, &r->seg.hdr->prod_lock, dl, &recovered)) < 0)
+        return rc;
+    if (recovered)
+        repair_tail(r);
+    return 0;
+}
+
+static void prod_unlock(struct shm_ring *r)
+{
+    if (r->prod_locks)
+        shm_unlock(&r->seg.hdr->prod_lock);
+}
+
 int shm_ring_send(struct shm_ring *r, const struct iovec *iov, int niov, size_t len,
                   ipcx__deadline dl)
 {
     struct gather g = {iov, niov, 0, 0};
-    struct shm_hdr *hd = r->seg.hdr;
-    int rc;
-    if (r->prod_locks) {
-        int recovered;
-        if ((rc = shm_lock(r, &hd->prod_lock, dl, &recovered)) < 0)
-            return rc;
-        if (recovered)
-            repair_tail(r);
-    }
+    int rc = prod_lock(r, dl);
+    if (rc < 0)
+        return rc;
     if (len <= r->seg.chunk_max) {
         rc = put(r, &g, len, 0, NULL, dl);
     } else {
@@ -281,9 +305,40 @@ int shm_ring_send(struct shm_ring *r, const struct iovec *iov, int niov, size_t 
             rc = put(r, &g, n, SHM_R_CHUNK | (done == len ? SHM_R_LAST : 0u), NULL, dl);
         }
     }
-    if (r->prod_locks)
-        shm_unlock(&hd->prod_lock);
+    prod_unlock(r);
     return rc;
+}
+
+int shm_ring_loan(struct shm_ring *r, size_t size, void **bufp, ipcx__deadline dl)
+{
+    if (size > r->seg.chunk_max)
+        return IPCX_EMSGSIZE; /* a loan is one record: at most a quarter of the ring */
+    int rc = prod_lock(r, dl);
+    if (rc < 0)
+        return rc;
+    uint64_t t;
+    if ((rc = reserve(r, rec_size(size), dl, &t)) < 0) {
+        prod_unlock(r);
+        return rc;
+    }
+    r->loan_active = 1;
+    r->loan_pos = t;
+    r->loan_size = size;
+    *bufp = rec_at(r, t) + 1;
+    return 0;
+}
+
+int shm_ring_commit(struct shm_ring *r, const void *buf, size_t len, int cancel)
+{
+    if (!r->loan_active || buf != (const void *)(rec_at(r, r->loan_pos) + 1))
+        return IPCX_EINVAL; /* not the outstanding loan (or already committed) */
+    if (!cancel && len > r->loan_size)
+        return IPCX_EMSGSIZE; /* the loan stays; commit again with a length that fits */
+    if (!cancel)
+        publish(r, r->loan_pos, len, 0);
+    r->loan_active = 0;
+    prod_unlock(r);
+    return 0;
 }
 
 /* ---- receiving ------------------------------------------------------------------------ */
@@ -398,16 +453,15 @@ static int take_chunk(struct shm_ring *r, struct shm_dst *d, const unsigned char
     return 0;
 }
 
-static int recv_locked(struct shm_ring *r, struct shm_dst *d, ipcx__deadline dl)
+/* Waits until dl for the next published record that is not a PAD; *hp its position. */
+static int next_record(struct shm_ring *r, ipcx__deadline dl, uint64_t *hp, struct rec_view *v)
 {
     struct shm_hdr *hd = r->seg.hdr;
     for (;;) {
-        uint64_t h = atomic_load_explicit(&hd->head, memory_order_relaxed);
+        uint64_t h = LOAD(hd->head);
         if (h & (SHM_ALIGN - 1))
             return IPCX_ECORRUPT;
-        struct shm_rec *rec = rec_at(r, h);
-        struct rec_view v;
-        int rc = rec_check(r, h, rec, &v);
+        int rc = rec_check(r, h, rec_at(r, h), v);
         if (rc == IPCX_EAGAIN) {
             if ((rc = shm_wait(r, &hd->data_word, data_ready, dl)) < 0)
                 return rc;
@@ -415,11 +469,24 @@ static int recv_locked(struct shm_ring *r, struct shm_dst *d, ipcx__deadline dl)
         }
         if (rc < 0)
             return rc;
-        if (v.pad) {
-            consume(r, h + v.size, 0);
-            continue;
+        if (!v->pad) {
+            *hp = h;
+            return 0;
         }
-        const unsigned char *p = (const unsigned char *)(rec + 1);
+        consume(r, h + v->size, 0);
+    }
+}
+
+static int recv_locked(struct shm_ring *r, struct shm_dst *d, ipcx__deadline dl)
+{
+    struct shm_hdr *hd = r->seg.hdr;
+    for (;;) {
+        uint64_t h;
+        struct rec_view v;
+        int rc = next_record(r, dl, &h, &v);
+        if (rc < 0)
+            return rc;
+        const unsigned char *p = (const unsigned char *)(rec_at(r, h) + 1);
         if (!(v.flags & SHM_R_CHUNK)) {
             unsigned char *dst;
             as_discard(r);
@@ -466,27 +533,82 @@ static void bell_rearm(struct shm_ring *r)
     shm_ring_pollfd(r);
 }
 
-int shm_ring_recv(struct shm_ring *r, struct shm_dst *d, ipcx__deadline dl)
+/* The receive side, for one message or one view (kept across calls mid-message). */
+static int cons_side_lock(struct shm_ring *r, ipcx__deadline dl)
 {
-    int rc;
+    int recovered, rc;
+    if (r->view_active)
+        return IPCX_EBUSY; /* this endpoint's own view holds the receive side */
     if (r->cons_locks && !r->cons_held) {
-        int recovered;
         if ((rc = shm_lock(r, &r->seg.hdr->cons_lock, dl, &recovered)) < 0)
             return rc;
         r->cons_held = 1;
     }
+    return 0;
+}
+
+static void cons_side_unlock(struct shm_ring *r)
+{
+    if (r->cons_held && !r->as.active && !r->view_active) {
+        shm_unlock(&r->seg.hdr->cons_lock);
+        r->cons_held = 0;
+    }
+    if (r->bell_fd >= 0 && !data_ready(r))
+        bell_rearm(r);
+}
+
+int shm_ring_view(struct shm_ring *r, const void **bufp, size_t *lenp, ipcx__deadline dl)
+{
+    int rc = cons_side_lock(r, dl);
+    if (rc < 0)
+        return rc;
+    uint64_t h;
+    struct rec_view v;
+    if (r->as.active)
+        rc = IPCX_EMSGSIZE; /* a large message half assembled: ipcx_recv it */
+    else
+        rc = next_record(r, dl, &h, &v);
+    if (rc == 0 && (v.flags & SHM_R_CHUNK)) {
+        /* Larger than a record: not viewable in place; its size, for ipcx_recv. */
+        uint64_t total = 0;
+        if ((v.flags & SHM_R_FIRST) && v.len >= 8)
+            memcpy(&total, rec_at(r, h) + 1, 8);
+        *lenp = (size_t)total;
+        rc = IPCX_EMSGSIZE;
+    }
+    if (rc == 0) {
+        r->view_active = 1;
+        r->view_pos = h;
+        r->view_size = v.size;
+        *bufp = rec_at(r, h) + 1;
+        *lenp = v.len;
+    }
+    cons_side_unlock(r);
+    return rc;
+}
+
+int shm_ring_release(struct shm_ring *r, const void *buf)
+{
+    if (!r->view_active || buf != (const void *)(rec_at(r, r->view_pos) + 1))
+        return IPCX_EINVAL; /* not the outstanding view (or released already) */
+    r->view_active = 0;
+    consume(r, r->view_pos + r->view_size, 1);
+    cons_side_unlock(r);
+    return 0;
+}
+
+int shm_ring_recv(struct shm_ring *r, struct shm_dst *d, ipcx__deadline dl)
+{
+    int rc = cons_side_lock(r, dl);
+    if (rc < 0)
+        return rc;
     if (r->as.active && r->as.got == r->as.total && r->as.total > 0)
         rc = as_finish(r, d); /* an earlier call assembled it but the buffer was small */
     else
         rc = recv_locked(r, d, dl);
     if (rc < 0 && r->as.active && as_park(r) < 0)
         as_discard(r);
-    if (r->cons_locks && !r->as.active) {
-        shm_unlock(&r->seg.hdr->cons_lock);
-        r->cons_held = 0;
-    }
-    if (r->bell_fd >= 0 && !data_ready(r))
-        bell_rearm(r);
+    cons_side_unlock(r);
     return rc;
 }
 
@@ -538,6 +660,8 @@ int shm_ring_open(struct shm_ring *r, const char *name, const struct shm_geom *g
 void shm_ring_close(struct shm_ring *r)
 {
     as_discard(r);
+    if (r->loan_active)
+        shm_ring_commit(r, rec_at(r, r->loan_pos) + 1, 0, 1);
     if (r->cons_held)
         shm_unlock(&r->seg.hdr->cons_lock);
     if (r->bell_fd >= 0)

@@ -32,9 +32,15 @@ struct shm_ring {
         int own;            /* dst is ours (malloc), not the caller's */
         int active;
     } as;
-    int bell_fd;      /* pollfd: our doorbell, or -1 */
-    int bell_tx;      /* socket we ring others' doorbells with, or -1 */
-    uint64_t dropped; /* orphan chunks and torn messages this endpoint discarded */
+    int loan_active;    /* a loan holds the send side (until commit or cancel) */
+    uint64_t loan_pos;  /* its record's position */
+    size_t loan_size;   /* and its capacity */
+    int view_active;    /* a view holds the receive side (until release) */
+    uint64_t view_pos;  /* its record's position */
+    uint64_t view_size; /* and its size in the ring */
+    int bell_fd;        /* pollfd: our doorbell, or -1 */
+    int bell_tx;        /* socket we ring others' doorbells with, or -1 */
+    uint64_t dropped;   /* orphan chunks and torn messages this endpoint discarded */
 };
 
 /* Where a receive goes (mirrors struct ipcx__rbuf, kept separate so shm/ needs no transport
@@ -55,6 +61,19 @@ int shm_ring_send(struct shm_ring *r, const struct iovec *iov, int niov, size_t 
                   ipcx__deadline dl);
 /* One message into d; IPCX_EMSGSIZE keeps it first in line with d->len = size needed. */
 int shm_ring_recv(struct shm_ring *r, struct shm_dst *d, ipcx__deadline dl);
+/*
+ * Zero copy. loan: room for up to size bytes (at most a quarter of the ring)
+ * inside the ring, the send side held until commit (publishes len <= size
+ * bytes) or cancel (commit with cancel set: nothing is sent). view: the next
+ * message in place, the receive side held until release. Both answer
+ * IPCX_EINVAL for a pointer that is not the outstanding loan or view, so a
+ * double commit or release is an error, never a corruption.
+ */
+int shm_ring_loan(struct shm_ring *r, size_t size, void **bufp, ipcx__deadline dl);
+int shm_ring_commit(struct shm_ring *r, const void *buf, size_t len, int cancel);
+int shm_ring_view(struct shm_ring *r, const void **bufp, size_t *lenp, ipcx__deadline dl);
+int shm_ring_release(struct shm_ring *r, const void *buf);
+
 /* The doorbell fd: readable while a message waits (or after a spurious ring). */
 int shm_ring_pollfd(struct shm_ring *r);
 

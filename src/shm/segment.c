@@ -263,3 +263,65 @@ void shm_seg_bell_name(const struct shm_seg *s, int slot, uint32_t gen, char *bu
 {
     snprintf(buf, cap, "ipcx-shm-%016llx-%d-%u", (unsigned long long)s->nonce, slot, gen);
 }
+
+int shm_seg_inspect(const char *name, struct shm_info *out)
+{
+    struct shm_seg s;
+    memset(&s, 0, sizeof s);
+    memset(out, 0, sizeof *out);
+    s.slot = -1;
+    int rc = shm_seg_object(s.name, sizeof s.name, name);
+    if (rc < 0)
+        return rc;
+    if ((s.fd = ipcx__shm_attach(s.name, 0)) < 0)
+        return s.fd;
+    uint64_t fsize;
+    rc = ipcx__fd_stat(s.fd, &fsize, NULL, NULL, &out->uid, &out->mode);
+    out->stale = !ipcx__ofd_held(s.fd, SHM_LOCK_ATTACH);
+    out->state = IPCX_ECORRUPT;
+    void *p;
+    if (rc == 0 && fsize >= SHM_HDR && fsize <= SHM_HDR + SHM_RING_MAX &&
+        ipcx__map(s.fd, SHM_HDR, 0, &p) == 0) {
+        s.hdr = p;
+        s.map_size = SHM_HDR;
+        if (seg_adopt(&s, fsize) == 0) {
+            const struct shm_hdr *h = s.hdr;
+            out->state = 0;
+            out->flags = s.flags;
+            out->creator_pid = h->creator_pid;
+            out->created_ns = h->created_ns;
+            out->ring_size = s.ring_size;
+            out->max_msg = s.max_msg;
+            uint64_t in = atomic_load(&h->msgs_in), done = atomic_load(&h->msgs_out);
+            out->waiting = in >= done ? in - done : 0;
+            for (int i = 0; i < SHM_SLOTS; i++) {
+                if (!ipcx__ofd_held(s.fd, SHM_LOCK_SLOT0 + (uint64_t)i))
+                    continue;
+                unsigned role = atomic_load(&h->slots[i].role);
+                out->senders += (role & IPCX_SEND) != 0;
+                out->receivers += (role & IPCX_RECV) != 0;
+            }
+        }
+        ipcx__unmap(p, SHM_HDR);
+    }
+    ipcx__fd_close(s.fd);
+    return rc;
+}
+
+struct each_ctx {
+    int (*fn)(const char *name, void *arg);
+    void *arg;
+};
+
+static int each_one(const char *obj, void *arg)
+{
+    struct each_ctx *c = arg;
+    const char *name = obj + 5; /* after "ipcx." */
+    return shm_seg_name_ok(name) ? c->fn(name, c->arg) : 0;
+}
+
+int shm_seg_each(int (*fn)(const char *name, void *arg), void *arg)
+{
+    struct each_ctx c = {fn, arg};
+    return ipcx__shm_each("ipcx.", each_one, &c);
+}

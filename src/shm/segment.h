@@ -53,6 +53,22 @@ int shm_seg_open(struct shm_seg *s, const char *name, const struct shm_geom *wan
  * that and this was its last endpoint. Never blocks. */
 void shm_seg_close(struct shm_seg *s);
 
+/* What `ipcx ls` shows of a mailbox, read without joining it. */
+struct shm_info {
+    int state; /* 0 or IPCX_ECORRUPT */
+    int stale; /* nobody holds it */
+    unsigned uid, mode, creator_pid, flags;
+    int64_t created_ns;
+    uint64_t ring_size, max_msg, waiting;
+    unsigned senders, receivers;
+};
+
+/* Reads mailbox `name` read-only. Errors: IPCX_ENOENT, IPCX_EACCES, IPCX_EBADURL. */
+int shm_seg_inspect(const char *name, struct shm_info *out);
+
+/* Calls fn with every mailbox name (without the "ipcx." prefix) until fn returns non-zero. */
+int shm_seg_each(int (*fn)(const char *name, void *arg), void *arg);
+
 /* Removes mailbox `name`'s segment name; endpoints already open keep working. */
 int shm_seg_unlink(const char *name);
 

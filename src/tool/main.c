@@ -50,6 +50,8 @@ struct tool_cmd {
 static int cmd_send(int argc, char **argv);
 static int cmd_recv(int argc, char **argv);
 static int cmd_unlink(int argc, char **argv);
+static int cmd_ls(int argc, char **argv);
+static int cmd_rm(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 
 #define TIME_HELP                                                                                  \
@@ -108,6 +110,32 @@ static const char unlink_usage[] =
     "  -h, --help  print this help and exit\n"
     "\n" EXIT_HELP;
 
+static const char ls_usage[] =
+    "Usage: ipcx ls [--stale] [SCHEME]\n"
+    "\n"
+    "Lists the mailboxes of SCHEME (default: shm) on this machine: name, owner,\n"
+    "mode, ring size, largest message, messages waiting, live senders and\n"
+    "receivers, and state: live, stale (every process that had it open is gone)\n"
+    "or corrupt (not a mailbox this version can read).\n"
+    "\n"
+    "Options:\n"
+    "  --stale     list only stale mailboxes\n"
+    "  -h, --help  print this help and exit\n"
+    "\n" EXIT_HELP;
+
+static const char rm_usage[] =
+    "Usage: ipcx rm URL...\n"
+    "       ipcx rm --stale [SCHEME]\n"
+    "\n"
+    "Removes mailboxes by URL (as ipcx unlink), or every stale mailbox of\n"
+    "SCHEME (default: shm): those no live process holds. Endpoints already\n"
+    "open keep working; only the name goes.\n"
+    "\n"
+    "Options:\n"
+    "  --stale     remove every stale mailbox, printing each URL\n"
+    "  -h, --help  print this help and exit\n"
+    "\n" EXIT_HELP;
+
 static const char help_usage[] = "Usage: ipcx help [COMMAND]\n"
                                  "\n"
                                  "Lists the commands, or prints the usage of COMMAND.\n";
@@ -116,6 +144,8 @@ static const struct tool_cmd tool_cmds[] = {
     {"send", cmd_send, "send messages (arguments or lines of stdin) to a mailbox", send_usage},
     {"recv", cmd_recv, "receive messages from a mailbox and print them", recv_usage},
     {"unlink", cmd_unlink, "remove a mailbox's name (socket or FIFO path)", unlink_usage},
+    {"ls", cmd_ls, "list shared-memory mailboxes, live and stale", ls_usage},
+    {"rm", cmd_rm, "remove mailboxes, or every stale one", rm_usage},
     {"help", cmd_help, "list the commands, or show one command's usage", help_usage},
 };
 
@@ -606,6 +636,128 @@ static int cmd_unlink(int argc, char **argv)
         return tool_usage_error("unlink", "missing URL");
     rc = ipcx_unlink(url);
     return rc < 0 ? tool_lib_error("unlink", url, rc) : EXIT_OK;
+}
+
+/* "1M", "64K", "512": a byte count the way ls shows it. */
+static void ls_size(char *buf, size_t cap, uint64_t v)
+{
+    static const char units[] = "KMGT";
+    int u = -1;
+    while (v >= 1024 && v % 1024 == 0 && u < 3) {
+        v /= 1024;
+        u++;
+    }
+    if (u < 0)
+        snprintf(buf, cap, "%llu", (unsigned long long)v);
+    else
+        snprintf(buf, cap, "%llu%c", (unsigned long long)v, units[u]);
+}
+
+struct ls_ctx {
+    int only_stale; /* ls --stale, rm --stale */
+    int remove;     /* rm: unlink each instead of printing it */
+    int shown;
+    int failed;
+};
+
+static int ls_one(const ipcx_mailbox_info *m, void *arg)
+{
+    struct ls_ctx *c = arg;
+    if (c->only_stale && !m->stale)
+        return 0;
+    if (c->remove) {
+        int rc = ipcx_unlink(m->url);
+        if (rc < 0) {
+            fprintf(stderr, "ipcx rm: %s: %s\n", m->url, ipcx_strerror(rc));
+            c->failed++;
+        } else {
+            printf("%s\n", m->url);
+        }
+        return 0;
+    }
+    if (c->shown++ == 0)
+        printf("%-32s %6s %4s %6s %6s %8s %5s %5s  %s\n", "MAILBOX", "UID", "MODE", "RING", "MAX",
+               "WAITING", "SEND", "RECV", "STATE");
+    const char *state = m->state ? "corrupt" : m->stale ? "stale" : "live";
+    char ring[24] = "-", max[24] = "-", waiting[24] = "-";
+    if (m->state == 0) {
+        ls_size(ring, sizeof ring, m->buffer_size);
+        ls_size(max, sizeof max, m->max_msg);
+        snprintf(waiting, sizeof waiting, "%llu", (unsigned long long)m->msgs_waiting);
+    }
+    printf("%-32s %6u %04o %6s %6s %8s %5u %5u  %s%s\n", m->url, m->owner_uid, m->mode, ring, max,
+           waiting, m->senders, m->receivers, state,
+           m->state == 0 && (m->flags & IPCX_F_SPSC) ? " spsc" : "");
+    return 0;
+}
+
+/* Shared by ls and rm: [--stale] [SCHEME] and, for rm, URLs. scheme holds 32 bytes. */
+static int ls_args(const char *cmd, const char *usage, int argc, char **argv, struct ls_ctx *c,
+                   char *scheme, const char **urls, int *nurls)
+{
+    *nurls = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        const char *sep = strstr(arg, "://");
+        size_t n = strcspn(arg, ":");
+        if (tool_is_help(arg)) {
+            fputs(usage, stdout);
+            return 1;
+        }
+        if (strcmp(arg, "--stale") == 0) {
+            c->only_stale = 1;
+        } else if (arg[0] == '-' && arg[1] != '\0') {
+            return tool_usage_error(cmd, "unknown option '%s'", arg);
+        } else if (urls && sep && sep[3] != '\0') {
+            if (*nurls >= 64)
+                return tool_usage_error(cmd, "too many URLs at once (64 at most)");
+            urls[(*nurls)++] = arg;
+        } else if (n > 0 && n < 32 && (arg[n] == '\0' || strcmp(arg + n, "://") == 0)) {
+            memcpy(scheme, arg, n);
+            scheme[n] = '\0';
+        } else {
+            return tool_usage_error(cmd, "unexpected argument '%s'", arg);
+        }
+    }
+    return 0;
+}
+
+static int cmd_ls(int argc, char **argv)
+{
+    struct ls_ctx c = {0};
+    char scheme[32] = "shm";
+    int nurls, rc = ls_args("ls", ls_usage, argc, argv, &c, scheme, NULL, &nurls);
+    if (rc != 0)
+        return rc == 1 ? EXIT_OK : rc;
+    rc = ipcx_list(scheme, ls_one, &c);
+    return rc < 0 ? tool_lib_error("ls", scheme, rc) : EXIT_OK;
+}
+
+static int cmd_rm(int argc, char **argv)
+{
+    struct ls_ctx c = {0};
+    char scheme[32] = "shm";
+    const char *urls[64];
+    int nurls, rc = ls_args("rm", rm_usage, argc, argv, &c, scheme, urls, &nurls);
+    if (rc != 0)
+        return rc == 1 ? EXIT_OK : rc;
+    if (c.only_stale == (nurls > 0))
+        return tool_usage_error("rm", c.only_stale ? "give URLs or --stale, not both"
+                                                   : "missing URL (or --stale)");
+    if (c.only_stale) {
+        c.remove = 1;
+        rc = ipcx_list(scheme, ls_one, &c);
+        if (rc < 0)
+            return tool_lib_error("rm", scheme, rc);
+    }
+    for (int i = 0; i < nurls; i++) {
+        rc = ipcx_unlink(urls[i]);
+        if (rc < 0) {
+            tool_lib_error("rm", urls[i], rc);
+            c.failed++;
+        }
+    }
+    return c.failed ? EXIT_RUNTIME : EXIT_OK;
 }
 
 /* Prints the overview: synopsis, the command table, URL forms and exit codes. */

@@ -4,6 +4,7 @@
  * only maps options to the segment's geometry and the engine to the ops
  * table; it must never touch the segment's bytes itself.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "shm/ring.h"
@@ -68,6 +69,26 @@ static int shm_recv(struct ipcx__ep *ep, struct ipcx__rbuf *rb, ipcx__deadline d
     return rc;
 }
 
+static int shm_loan(struct ipcx__ep *ep, size_t size, void **bufp, ipcx__deadline dl)
+{
+    return shm_ring_loan(ring_of(ep), size, bufp, dl);
+}
+
+static int shm_commit(struct ipcx__ep *ep, const void *buf, size_t len, int cancel)
+{
+    return shm_ring_commit(ring_of(ep), buf, len, cancel);
+}
+
+static int shm_view(struct ipcx__ep *ep, const void **bufp, size_t *lenp, ipcx__deadline dl)
+{
+    return shm_ring_view(ring_of(ep), bufp, lenp, dl);
+}
+
+static int shm_release(struct ipcx__ep *ep, const void *buf)
+{
+    return shm_ring_release(ring_of(ep), buf);
+}
+
 static int shm_pollfd(struct ipcx__ep *ep)
 {
     return shm_ring_pollfd(ring_of(ep));
@@ -90,6 +111,53 @@ static int shm_unlink_name(const char *addr)
     return shm_seg_unlink(addr);
 }
 
+static int shm_inspect(const char *addr, ipcx_mailbox_info *info)
+{
+    struct shm_info si;
+    int rc = shm_seg_inspect(addr, &si);
+    if (rc < 0)
+        return rc;
+    info->state = si.state;
+    info->stale = si.stale;
+    info->owner_uid = si.uid;
+    info->mode = si.mode;
+    info->creator_pid = si.creator_pid;
+    info->flags = (si.flags & SHM_F_SPSC) ? IPCX_F_SPSC : 0u;
+    info->on_full = (si.flags & SHM_F_OVERWRITE) ? IPCX_FULL_OVERWRITE
+                    : (si.flags & SHM_F_FAIL)    ? IPCX_FULL_FAIL
+                                                 : IPCX_FULL_BLOCK;
+    info->senders = si.senders;
+    info->receivers = si.receivers;
+    info->created_ns = si.created_ns;
+    info->buffer_size = si.ring_size;
+    info->max_msg = si.max_msg;
+    info->msgs_waiting = si.waiting;
+    return 0;
+}
+
+struct list_ctx {
+    int (*fn)(const ipcx_mailbox_info *info, void *arg);
+    void *arg;
+};
+
+static int list_one(const char *name, void *arg)
+{
+    struct list_ctx *c = arg;
+    ipcx_mailbox_info info;
+    memset(&info, 0, sizeof info);
+    info.struct_size = sizeof info;
+    snprintf(info.url, sizeof info.url, "shm://%s", name);
+    if (shm_inspect(name, &info) < 0)
+        return 0; /* vanished or unreadable meanwhile: not listed */
+    return c->fn(&info, c->arg);
+}
+
+static int shm_list(int (*fn)(const ipcx_mailbox_info *info, void *arg), void *arg)
+{
+    struct list_ctx c = {fn, arg};
+    return shm_seg_each(list_one, &c);
+}
+
 static void shm_close(struct ipcx__ep *ep)
 {
     shm_ring_close(ring_of(ep));
@@ -99,12 +167,18 @@ const struct ipcx__transport ipcx__transport_shm = {
     .scheme = "shm",
     .caps = IPCX__CAP_OPEN | IPCX__CAP_BOTH | IPCX__CAP_OVERWRITE,
     .ep_size = sizeof(struct shm_ep),
-    .open = shm_open_ep,  /* creates or attaches; may wait up to 200 ms for a creator */
-    .pair = NULL,         /* named mailboxes only (pairs: a later memfd backend) */
-    .send = shm_send,     /* spins, then sleeps on a futex up to the deadline; send_mu held */
-    .recv = shm_recv,     /* the same; recv_mu held */
-    .pollfd = shm_pollfd, /* a doorbell socket, rung only while armed */
-    .stats = shm_stats,   /* live endpoints from the registry's kernel locks */
+    .open = shm_open_ep,    /* creates or attaches; may wait up to 200 ms for a creator */
+    .pair = NULL,           /* named mailboxes only (pairs: a later memfd backend) */
+    .send = shm_send,       /* spins, then sleeps on a futex up to the deadline; send_mu held */
+    .recv = shm_recv,       /* the same; recv_mu held */
+    .loan = shm_loan,       /* a record reserved in the ring; send side kept until commit */
+    .commit = shm_commit,   /* publishes it, or cancels; never blocks */
+    .view = shm_view,       /* the next record in place; receive side kept until release */
+    .release = shm_release, /* consumes it; never blocks */
+    .pollfd = shm_pollfd,   /* a doorbell socket, rung only while armed */
+    .stats = shm_stats,     /* live endpoints from the registry's kernel locks */
     .unlink = shm_unlink_name,
-    .close = shm_close, /* releases the slot and any lock held mid-message; never blocks */
+    .inspect = shm_inspect, /* read-only: maps the header, asks the kernel who holds it */
+    .list = shm_list,       /* every /dev/shm/ipcx.* */
+    .close = shm_close,     /* releases the slot and any lock held mid-message; never blocks */
 };

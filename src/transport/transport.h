@@ -63,12 +63,27 @@ struct ipcx__transport {
     /* Receives one message into rb, waiting until dl. Called with recv_mu held.
      * On IPCX_EMSGSIZE sets rb->len and keeps the message first in line. */
     int (*recv)(struct ipcx__ep *ep, struct ipcx__rbuf *rb, ipcx__deadline dl);
+    /* Zero copy (NULL: IPCX_ENOTSUP). loan reserves room for size bytes, waiting
+     * until dl, and keeps the send side until commit (cancel set: send nothing);
+     * view shows the next message in place and keeps the receive side until
+     * release. Called with send_mu / recv_mu held for the call only: the
+     * transport refuses (IPCX_EBUSY) other sends or receives meanwhile. */
+    int (*loan)(struct ipcx__ep *ep, size_t size, void **bufp, ipcx__deadline dl);
+    int (*commit)(struct ipcx__ep *ep, const void *buf, size_t len, int cancel);
+    int (*view)(struct ipcx__ep *ep, const void **bufp, size_t *lenp, ipcx__deadline dl);
+    int (*release)(struct ipcx__ep *ep, const void *buf);
     /* The endpoint's readiness fd. Called with recv_mu held. */
     int (*pollfd)(struct ipcx__ep *ep);
     /* Fills the transport's part of st. Called with recv_mu held. */
     void (*stats)(struct ipcx__ep *ep, ipcx_stats *st);
     /* Removes the mailbox named by addr. NULL: IPCX_ENOTSUP. */
     int (*unlink)(const char *addr);
+    /* Describes the mailbox named by addr without joining it (url already set in
+     * info, the rest zero). NULL: IPCX_ENOTSUP. */
+    int (*inspect)(const char *addr, ipcx_mailbox_info *info);
+    /* Calls fn for every mailbox of this scheme until fn returns non-zero (returned).
+     * NULL: IPCX_ENOTSUP. */
+    int (*list)(int (*fn)(const ipcx_mailbox_info *info, void *arg), void *arg);
     /* Releases everything. Never blocks, never fails; no other call is running. */
     void (*close)(struct ipcx__ep *ep);
 };

@@ -1,0 +1,422 @@
+/*
+ * test_shm.c: what shm:// offers beyond the conformance suite: loans and
+ * views, full-ring policies (fail, overwrite), single-producer mailboxes,
+ * messages larger than the ring, deadlines in the middle of a large message,
+ * lifetime (unlink on last close), inspection and listing, and segments that
+ * fail validation. Shared bytes are corrupted through the test's own mapping
+ * of the segment (layout.h), never through library internals.
+ */
+#include <criterion/criterion.h>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "../common/harness.h"
+#include "shm/layout.h"
+
+#define TMO (10 * IPCX_SEC)
+
+/* A fresh mailbox URL and its /dev/shm path. */
+struct name {
+    char url[TH_URL_MAX];
+    char path[TH_URL_MAX + 32];
+};
+
+static void name_new(struct name *n)
+{
+    static const th_scheme shm = {"shm", "shm://", TH_ADDR_NAME, NULL, 0};
+    th_make_url(&shm, n->url, sizeof n->url);
+    snprintf(n->path, sizeof n->path, "/dev/shm/ipcx.%s", n->url + 6);
+}
+
+static ipcx_mailbox *open_ok(const char *url, unsigned role, size_t ring, unsigned flags,
+                             unsigned on_full)
+{
+    ipcx_opts o = IPCX_OPTS_INIT;
+    ipcx_mailbox *mb = NULL;
+    o.role = role;
+    o.buffer_size = ring;
+    o.flags = flags;
+    o.on_full = on_full;
+    int rc = ipcx_open(&mb, url, &o);
+    cr_assert_eq(rc, 0, "open %s role %u: %s", url, role, ipcx_errname(rc));
+    return mb;
+}
+
+static void recv_is(ipcx_mailbox *mb, const void *want, size_t wlen)
+{
+    char buf[256];
+    size_t len = 0;
+    int rc = ipcx_recv(mb, buf, sizeof buf, &len, TMO);
+    cr_assert_eq(rc, 0, "recv: %s", ipcx_errname(rc));
+    cr_assert_eq(len, wlen, "length %zu, want %zu", len, wlen);
+    cr_assert(memcmp(buf, want, wlen) == 0, "content differs");
+}
+
+static void fill(unsigned char *p, size_t n, unsigned seed)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (unsigned char)(seed * 131u + i * 7u + (i >> 9));
+}
+
+Test(shm, loan_commit_cancel_and_double_commit)
+{
+    struct name n;
+    name_new(&n);
+    ipcx_mailbox *rx = open_ok(n.url, IPCX_RECV, 0, IPCX_F_UNLINK_ON_CLOSE, 0);
+    ipcx_mailbox *tx = open_ok(n.url, IPCX_SEND, 0, 0, 0);
+    void *p = NULL;
+    cr_assert_eq(ipcx_loan(tx, 100, &p, TMO), 0);
+    cr_assert_eq(ipcx_send(tx, "x", 1, 0), IPCX_EBUSY, "a send during our own loan");
+    memcpy(p, "loaned", 6);
+    cr_assert_eq(ipcx_commit(tx, p, 101), IPCX_EMSGSIZE, "commit beyond the loan");
+    cr_assert_eq(ipcx_commit(tx, p, 6), 0);
+    cr_assert_eq(ipcx_commit(tx, p, 6), IPCX_EINVAL, "second commit of one loan");
+    cr_assert_eq(ipcx_loan(tx, 10, &p, TMO), 0);
+    memcpy(p, "never", 5);
+    cr_assert_eq(ipcx_cancel(tx, p), 0);
+    cr_assert_eq(ipcx_cancel(tx, p), IPCX_EINVAL);
+    cr_assert_eq(ipcx_send(tx, "after", 5, TMO), 0);
+    recv_is(rx, "loaned", 6);
+    recv_is(rx, "after", 5);
+    size_t len;
+    char b[8];
+    cr_assert_eq(ipcx_recv(rx, b, sizeof b, &len, 0), IPCX_EAGAIN, "the cancelled loan arrived");
+    cr_assert_eq(ipcx_loan(tx, (size_t)1 << 20, &p, TMO), IPCX_EMSGSIZE, "loan over a quarter");
+    ipcx_close(tx);
+    ipcx_close(rx);
+}
+
+Test(shm, view_stays_put_until_release)
+{
+    struct name n;
+    name_new(&n);
+    ipcx_mailbox *rx = open_ok(n.url, IPCX_RECV, 4096, IPCX_F_UNLINK_ON_CLOSE, 0);
+    ipcx_mailbox *tx = open_ok(n.url, IPCX_SEND, 0, 0, 0);
+    /* Records of 16 + 1008 bytes tile the 4 KiB ring exactly: four fit, no padding. */
+    char first[1008], big[1008];
+    memset(first, 'a', sizeof first);
+    memset(big, 'z', sizeof big);
+    cr_assert_eq(ipcx_send(tx, first, sizeof first, TMO), 0);
+    const void *v = NULL;
+    size_t len = 0;
+    cr_assert_eq(ipcx_view(rx, &v, &len, TMO), 0);
+    cr_assert(len == sizeof first && memcmp(v, first, len) == 0);
+    /* Fill the rest of the ring: the sender must not overwrite the viewed bytes. */
+    int sent = 0;
+    while (ipcx_send(tx, big, sizeof big, 0) == 0)
+        sent++;
+    cr_assert_eq(sent, 3, "sent %d more messages into a 4 KiB ring", sent);
+    cr_assert(memcmp(v, first, sizeof first) == 0, "viewed bytes changed before release");
+    char b[8];
+    cr_assert_eq(ipcx_recv(rx, b, sizeof b, &len, 0), IPCX_EBUSY, "recv during our own view");
+    cr_assert_eq(ipcx_release(rx, v), 0);
+    cr_assert_eq(ipcx_release(rx, v), IPCX_EINVAL, "second release of one view");
+    cr_assert_eq(ipcx_send(tx, big, sizeof big, TMO), 0, "room after release");
+    ipcx_close(tx);
+    ipcx_close(rx);
+}
+
+Test(shm, full_fail_and_overwrite)
+{
+    struct name n;
+    name_new(&n);
+    ipcx_mailbox *tx = open_ok(n.url, IPCX_SEND, 4096, IPCX_F_UNLINK_ON_CLOSE, IPCX_FULL_FAIL);
+    char m[500];
+    int sent = 0, rc;
+    int64_t t0 = th_now_ns();
+    while ((rc = ipcx_send(tx, m, sizeof m, TMO)) == 0)
+        sent++;
+    cr_assert_eq(rc, IPCX_EAGAIN, "full FAIL mailbox: %s", ipcx_errname(rc));
+    cr_assert(th_now_ns() - t0 < TMO / 2, "FULL_FAIL waited for its timeout");
+    cr_assert(sent >= 6 && sent <= 8, "%d messages of 500 B in a 4 KiB ring", sent);
+    ipcx_close(tx);
+
+    name_new(&n);
+    tx = open_ok(n.url, IPCX_SEND, 4096, IPCX_F_UNLINK_ON_CLOSE, IPCX_FULL_OVERWRITE);
+    ipcx_mailbox *rx = open_ok(n.url, IPCX_RECV, 0, 0, 0);
+    for (unsigned i = 0; i < 100; i++) {
+        snprintf(m, sizeof m, "reading %u", i);
+        cr_assert_eq(ipcx_send(tx, m, 400, 0), 0, "overwrite never refuses (%u)", i);
+    }
+    ipcx_mailbox_info info = {.struct_size = sizeof info};
+    cr_assert_eq(ipcx_inspect(n.url, &info), 0);
+    cr_assert_eq(info.on_full, IPCX_FULL_OVERWRITE);
+    unsigned expect = 100 - (unsigned)info.msgs_waiting, got = 0;
+    char b[512];
+    size_t len;
+    while (ipcx_recv(rx, b, sizeof b, &len, 0) == 0) {
+        unsigned k;
+        cr_assert_eq(sscanf(b, "reading %u", &k), 1);
+        cr_assert_eq(k, expect + got, "newest kept in order: got %u, want %u", k, expect + got);
+        got++;
+    }
+    cr_assert(got >= 6 && expect + got == 100, "kept %u, the last one %u", got, expect + got - 1);
+    ipcx_close(rx);
+    ipcx_close(tx);
+    /* Overwrite never splits messages: larger than a quarter ring is refused. */
+    ipcx_opts o = IPCX_OPTS_INIT;
+    cr_assert_eq(ipcx_open(&tx, n.url, &o), 0); /* recreated: defaults, no longer overwrite */
+    ipcx_close(tx);
+    ipcx_unlink(n.url);
+}
+
+Test(shm, spsc_admits_one_of_each_role)
+{
+    struct name n;
+    name_new(&n);
+    ipcx_mailbox *rx = open_ok(n.url, IPCX_RECV, 0, IPCX_F_SPSC | IPCX_F_UNLINK_ON_CLOSE, 0);
+    ipcx_mailbox *tx = open_ok(n.url, IPCX_SEND, 0, 0, 0);
+    ipcx_mailbox *extra = NULL;
+    ipcx_opts o = IPCX_OPTS_INIT;
+    o.role = IPCX_RECV;
+    cr_assert_eq(ipcx_open(&extra, n.url, &o), IPCX_EBUSY, "second receiver on an SPSC mailbox");
+    o.role = IPCX_SEND;
+    cr_assert_eq(ipcx_open(&extra, n.url, &o), IPCX_EBUSY, "second sender on an SPSC mailbox");
+    cr_assert_eq(ipcx_send(tx, "one", 3, TMO), 0);
+    ipcx_close(tx);
+    extra = open_ok(n.url, IPCX_SEND, 0, 0, 0); /* the place is free again */
+    cr_assert_eq(ipcx_send(extra, "two", 3, TMO), 0);
+    recv_is(rx, "one", 3);
+    recv_is(rx, "two", 3);
+    ipcx_mailbox_info info = {.struct_size = sizeof info};
+    cr_assert_eq(ipcx_inspect(n.url, &info), 0);
+    cr_assert(info.flags & IPCX_F_SPSC);
+    cr_assert_eq(info.senders, 1);
+    cr_assert_eq(info.receivers, 1);
+    ipcx_close(extra);
+    ipcx_close(rx);
+    struct stat st;
+    cr_assert(stat(n.path, &st) < 0, "UNLINK_ON_CLOSE: %s still exists after the last close",
+              n.path);
+}
+
+/* A child that sends `count` messages of `size` bytes (patterned) with the given timeout. */
+struct big_arg {
+    const char *url;
+    size_t size;
+    int count;
+};
+
+static int big_sender(void *argp, int ready_fd, int go_fd)
+{
+    struct big_arg *a = argp;
+    ipcx_opts o = IPCX_OPTS_INIT;
+    ipcx_mailbox *tx;
+    o.role = IPCX_SEND;
+    o.create = IPCX_ATTACH;
+    if (ipcx_open(&tx, a->url, &o) != 0)
+        return 2;
+    unsigned char *buf = malloc(a->size);
+    if (!buf)
+        return 3;
+    th_signal(ready_fd);
+    if (th_wait_byte(go_fd, 30000) != 0)
+        return 4;
+    for (int i = 0; i < a->count; i++) {
+        fill(buf, a->size, (unsigned)i);
+        if (ipcx_send(tx, buf, a->size, TMO) != 0)
+            return 10;
+    }
+    free(buf);
+    ipcx_close(tx);
+    return 0;
+}
+
+Test(shm, messages_larger_than_the_ring, .timeout = 60)
+{
+    struct name n;
+    name_new(&n);
+    const size_t size = (1u << 20) + 12345; /* 1 MiB + through a 4 KiB ring: ~1000 chunks */
+    ipcx_opts o = IPCX_OPTS_INIT;
+    o.role = IPCX_RECV;
+    o.buffer_size = 4096;
+    o.max_msg = 2u << 20;
+    o.flags = IPCX_F_UNLINK_ON_CLOSE;
+    ipcx_mailbox *rx;
+    cr_assert_eq(ipcx_open(&rx, n.url, &o), 0);
+    struct big_arg a = {n.url, size, 3};
+    th_child c = TH_CHILD_INIT;
+    cr_assert_eq(th_fork(&c, big_sender, &a), 0);
+    cr_assert_eq(th_wait_byte(c.ready_fd, 30000), 0, "sender not ready");
+    cr_assert_eq(th_signal(c.go_fd), 0);
+    unsigned char *want = malloc(size), *got = malloc(size);
+    size_t len = 0;
+    /* 1: too small a buffer: the size, and the message stays. */
+    int rc = ipcx_recv(rx, got, 1000, &len, TMO);
+    cr_assert_eq(rc, IPCX_EMSGSIZE, "%s", ipcx_errname(rc));
+    cr_assert_eq(len, size);
+    for (int i = 0; i < 2; i++) {
+        len = 0;
+        rc = ipcx_recv(rx, got, size, &len, TMO);
+        cr_assert_eq(rc, 0, "message %d: %s", i, ipcx_errname(rc));
+        fill(want, size, (unsigned)i);
+        cr_assert(len == size && memcmp(got, want, size) == 0, "message %d differs", i);
+    }
+    void *p = NULL;
+    rc = ipcx_recv_alloc(rx, &p, &len, TMO);
+    cr_assert_eq(rc, 0, "%s", ipcx_errname(rc));
+    fill(want, size, 2);
+    cr_assert(len == size && memcmp(p, want, size) == 0, "allocated message differs");
+    ipcx_free(p);
+    int st = th_reap(&c, 30000);
+    char sb[64];
+    cr_assert(th_exited_ok(st), "sender: %s", th_status_str(st, sb, sizeof sb));
+    free(want);
+    free(got);
+    ipcx_close(rx);
+}
+
+Test(shm, deadline_mid_message_sends_nothing)
+{
+    struct name n;
+    name_new(&n);
+    ipcx_mailbox *tx = open_ok(n.url, IPCX_SEND, 4096, IPCX_F_UNLINK_ON_CLOSE, 0);
+    ipcx_mailbox *rx = open_ok(n.url, IPCX_RECV, 0, 0, 0);
+    size_t size = 20000;
+    unsigned char *buf = malloc(size), *got = malloc(size);
+    fill(buf, size, 7);
+    int rc = ipcx_send(tx, buf, size, 20 * IPCX_MSEC);
+    cr_assert_eq(rc, IPCX_ETIMEDOUT, "a 20 KB message into a 4 KiB ring nobody reads: %s",
+                 ipcx_errname(rc));
+    size_t len = 0;
+    /* The receiver must not hand out the torn message; it gets the next one whole. */
+    cr_assert_eq(ipcx_send(tx, "", 0, 0), IPCX_EAGAIN, "ring still full of the torn chunks");
+    cr_assert_eq(ipcx_recv(rx, got, size, &len, 0), IPCX_EAGAIN, "torn message delivered");
+    cr_assert_eq(ipcx_send(tx, "whole", 5, TMO), 0);
+    recv_is(rx, "whole", 5);
+    ipcx_stats st = {.struct_size = sizeof st};
+    cr_assert_eq(ipcx_get_stats(rx, &st), 0);
+    cr_assert(st.peers_dropped >= 1, "the torn message was not counted");
+    free(buf);
+    free(got);
+    ipcx_close(rx);
+    ipcx_close(tx);
+}
+
+Test(shm, inspect_list_and_stale)
+{
+    struct name n;
+    name_new(&n);
+    ipcx_opts o = IPCX_OPTS_INIT;
+    o.role = IPCX_SEND;
+    o.mode = 0640;
+    o.buffer_size = 10000; /* rounded up to 16 KiB */
+    ipcx_mailbox *tx;
+    cr_assert_eq(ipcx_open(&tx, n.url, &o), 0);
+    cr_assert_eq(ipcx_send(tx, "a", 1, TMO), 0);
+    cr_assert_eq(ipcx_send(tx, "b", 1, TMO), 0);
+    ipcx_mailbox_info info = {.struct_size = sizeof info};
+    cr_assert_eq(ipcx_inspect(n.url, &info), 0);
+    cr_assert_eq(info.state, 0);
+    cr_assert_eq(info.stale, 0);
+    cr_assert_eq(info.mode, 0640);
+    cr_assert_eq(info.buffer_size, 16384);
+    cr_assert_eq(info.msgs_waiting, 2);
+    cr_assert_eq(info.senders, 1);
+    cr_assert_eq(info.receivers, 0);
+    ipcx_close(tx);
+    cr_assert_eq(ipcx_inspect(n.url, &info), 0);
+    cr_assert_eq(info.stale, 1, "no endpoint left: stale");
+    cr_assert_eq(info.msgs_waiting, 2, "messages outlive their sender");
+    cr_assert_eq(ipcx_list("shm", NULL, NULL), IPCX_EINVAL, "list without a callback");
+    cr_assert_eq(ipcx_unlink(n.url), 0);
+    cr_assert_eq(ipcx_inspect(n.url, &info), IPCX_ENOENT);
+    cr_assert_eq(ipcx_inspect("unix:///tmp/x", &info), IPCX_ENOTSUP);
+}
+
+static int list_find(const ipcx_mailbox_info *m, void *arg)
+{
+    const char *url = arg;
+    return strcmp(m->url, url) == 0 ? 1 : 0;
+}
+
+Test(shm, list_finds_a_mailbox)
+{
+    struct name n;
+    name_new(&n);
+    ipcx_mailbox *tx = open_ok(n.url, IPCX_SEND, 0, IPCX_F_UNLINK_ON_CLOSE, 0);
+    cr_assert_eq(ipcx_list("shm", list_find, n.url), 1, "%s not listed", n.url);
+    ipcx_close(tx);
+    cr_assert_eq(ipcx_list("shm", list_find, n.url), 0, "%s listed after removal", n.url);
+    cr_assert_eq(ipcx_list("unix", list_find, n.url), IPCX_ENOTSUP);
+}
+
+/* Writes a file of size bytes (copied from pattern, or zeros) as the segment. */
+static void write_segment(const char *path, const void *bytes, size_t size)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+    cr_assert(fd >= 0, "create %s", path);
+    if (bytes)
+        cr_assert_eq(write(fd, bytes, size), (ssize_t)size);
+    else
+        cr_assert_eq(ftruncate(fd, (off_t)size), 0);
+    close(fd);
+}
+
+Test(shm, attach_validates_the_segment)
+{
+    struct name n;
+    ipcx_opts o = IPCX_OPTS_INIT;
+    ipcx_mailbox *mb = NULL;
+    o.create = IPCX_ATTACH;
+    /* Not formatted (all zeros): given a moment for its creator, then refused. */
+    name_new(&n);
+    write_segment(n.path, NULL, 8192 + 4096);
+    cr_assert_eq(ipcx_open(&mb, n.url, &o), IPCX_ECORRUPT);
+    unlink(n.path);
+    /* A real header whose file was cut: the size no longer matches the geometry. */
+    name_new(&n);
+    ipcx_mailbox *tx = open_ok(n.url, IPCX_SEND, 4096, 0, 0);
+    ipcx_close(tx);
+    cr_assert_eq(truncate(n.path, 8192 + 2048), 0);
+    cr_assert_eq(ipcx_open(&mb, n.url, &o), IPCX_ECORRUPT);
+    ipcx_mailbox_info info = {.struct_size = sizeof info};
+    cr_assert_eq(ipcx_inspect(n.url, &info), 0);
+    cr_assert_eq(info.state, IPCX_ECORRUPT, "ls must show it as corrupt");
+    unlink(n.path);
+    /* A ring size that is not a power of two. */
+    name_new(&n);
+    tx = open_ok(n.url, IPCX_SEND, 4096, 0, 0);
+    ipcx_close(tx);
+    int fd = open(n.path, O_RDWR);
+    struct shm_hdr *h = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    cr_assert(h != MAP_FAILED);
+    h->ring_size = 4095;
+    munmap(h, 8192);
+    close(fd);
+    cr_assert_eq(ipcx_open(&mb, n.url, &o), IPCX_ECORRUPT);
+    unlink(n.path);
+}
+
+Test(shm, corrupted_records_are_errors_not_crashes)
+{
+    struct name n;
+    name_new(&n);
+    ipcx_mailbox *tx = open_ok(n.url, IPCX_SEND, 4096, IPCX_F_UNLINK_ON_CLOSE, 0);
+    ipcx_mailbox *rx = open_ok(n.url, IPCX_RECV, 0, 0, 0);
+    cr_assert_eq(ipcx_send(tx, "good", 4, TMO), 0);
+    cr_assert_eq(ipcx_send(tx, "next", 4, TMO), 0);
+    int fd = open(n.path, O_RDWR);
+    unsigned char *seg = mmap(NULL, 8192 + 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    cr_assert(seg != MAP_FAILED);
+    struct shm_rec *r0 = (struct shm_rec *)(seg + 8192);
+    atomic_store(&r0->len, 0xfffffff0u); /* far beyond the ring */
+    char b[64];
+    size_t len = 0;
+    cr_assert_eq(ipcx_recv(rx, b, sizeof b, &len, 0), IPCX_ECORRUPT);
+    atomic_store(&r0->len, 4u);
+    recv_is(rx, "good", 4);
+    struct shm_hdr *h = (struct shm_hdr *)seg;
+    atomic_store(&h->head, 8u); /* misaligned */
+    cr_assert_eq(ipcx_recv(rx, b, sizeof b, &len, 0), IPCX_ECORRUPT);
+    atomic_store(&h->head, 32u);
+    recv_is(rx, "next", 4);
+    atomic_store(&h->tail, 1u << 30); /* a tail far ahead of head */
+    cr_assert_eq(ipcx_send(tx, "x", 1, 0), IPCX_ECORRUPT);
+    munmap(seg, 8192 + 4096);
+    close(fd);
+    ipcx_close(rx);
+    ipcx_close(tx);
+}
