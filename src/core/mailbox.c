@@ -51,15 +51,11 @@ static struct ipcx__ep *ep_alloc(const struct ipcx__transport *tp, const ipcx_op
     ep->tp = tp;
     ep->opts = *opts;
     ep->role = opts->role;
-    pthread_mutex_init(&ep->send_mu, NULL);
-    pthread_mutex_init(&ep->recv_mu, NULL);
     return ep;
 }
 
 static void ep_free(struct ipcx__ep *ep)
 {
-    pthread_mutex_destroy(&ep->send_mu);
-    pthread_mutex_destroy(&ep->recv_mu);
     free(ep->addr);
     free(ep);
 }
@@ -147,6 +143,25 @@ void ipcx_close(ipcx_mailbox *mb)
     ep_free(ep);
 }
 
+/* Every send ends here: the role, the full policy, the deadline, the lock. */
+static inline __attribute__((always_inline)) int
+send_common(struct ipcx__ep *ep, const struct iovec *v, int niov, size_t len, int64_t timeout)
+{
+    if (!(ep->role & IPCX_SEND))
+        return IPCX_EBADF;
+    if (len > ep->opts.max_msg)
+        return IPCX_EMSGSIZE;
+    if (ep->opts.on_full == IPCX_FULL_FAIL)
+        timeout = 0;
+    ipcx__deadline dl = ipcx__deadline_from_timeout(timeout);
+    ipcx__mutex_lock(&ep->send_mu);
+    int rc = ep->tp->send(ep, v, niov, len, dl);
+    if (rc >= 0)
+        ep->sent++;
+    ipcx__mutex_unlock(&ep->send_mu);
+    return rc;
+}
+
 int ipcx_sendv(ipcx_mailbox *mb, const ipcx_iov *iov, int niov, int64_t timeout)
 {
     struct ipcx__ep *ep = (struct ipcx__ep *)mb;
@@ -154,46 +169,38 @@ int ipcx_sendv(ipcx_mailbox *mb, const ipcx_iov *iov, int niov, int64_t timeout)
     size_t len = 0;
     if (!ep || niov < 0 || niov > IPCX__MAX_IOV || (niov > 0 && !iov))
         return IPCX_EINVAL;
-    if (!(ep->role & IPCX_SEND))
-        return IPCX_EBADF;
     for (int i = 0; i < niov; i++) {
         if (iov[i].len && !iov[i].base)
             return IPCX_EINVAL;
         v[i].iov_base = (void *)iov[i].base;
         v[i].iov_len = iov[i].len;
         len += iov[i].len;
-        if (len < iov[i].len || len > ep->opts.max_msg)
+        if (len < iov[i].len)
             return IPCX_EMSGSIZE;
     }
-    if (ep->opts.on_full == IPCX_FULL_FAIL)
-        timeout = 0;
-    ipcx__deadline dl = ipcx__deadline_from_timeout(timeout);
-    pthread_mutex_lock(&ep->send_mu);
-    int rc = ep->tp->send(ep, v, niov, len, dl);
-    if (rc >= 0)
-        ep->sent++;
-    pthread_mutex_unlock(&ep->send_mu);
-    return rc;
+    return send_common(ep, v, niov, len, timeout);
 }
 
 int ipcx_send(ipcx_mailbox *mb, const void *buf, size_t len, int64_t timeout)
 {
-    ipcx_iov one = {buf, len};
-    if (len && !buf)
+    struct ipcx__ep *ep = (struct ipcx__ep *)mb;
+    struct iovec v = {(void *)buf, len};
+    if (!ep || (len && !buf))
         return IPCX_EINVAL;
-    return ipcx_sendv(mb, &one, 1, timeout);
+    return send_common(ep, &v, 1, len, timeout);
 }
 
-static int recv_common(struct ipcx__ep *ep, struct ipcx__rbuf *rb, int64_t timeout)
+static inline __attribute__((always_inline)) int recv_common(struct ipcx__ep *ep,
+                                                             struct ipcx__rbuf *rb, int64_t timeout)
 {
     if (!(ep->role & IPCX_RECV))
         return IPCX_EBADF;
     ipcx__deadline dl = ipcx__deadline_from_timeout(timeout);
-    pthread_mutex_lock(&ep->recv_mu);
+    ipcx__mutex_lock(&ep->recv_mu);
     int rc = ep->tp->recv(ep, rb, dl);
     if (rc >= 0)
         ep->received++;
-    pthread_mutex_unlock(&ep->recv_mu);
+    ipcx__mutex_unlock(&ep->recv_mu);
     return rc;
 }
 
@@ -237,9 +244,9 @@ int ipcx_loan(ipcx_mailbox *mb, size_t size, void **bufp, int64_t timeout)
     if (ep->opts.on_full == IPCX_FULL_FAIL)
         timeout = 0;
     ipcx__deadline dl = ipcx__deadline_from_timeout(timeout);
-    pthread_mutex_lock(&ep->send_mu);
+    ipcx__mutex_lock(&ep->send_mu);
     int rc = ep->tp->loan(ep, size, bufp, dl);
-    pthread_mutex_unlock(&ep->send_mu);
+    ipcx__mutex_unlock(&ep->send_mu);
     return rc;
 }
 
@@ -250,11 +257,11 @@ static int commit_common(ipcx_mailbox *mb, void *buf, size_t len, int cancel)
         return IPCX_EINVAL;
     if (!ep->tp->commit)
         return IPCX_ENOTSUP;
-    pthread_mutex_lock(&ep->send_mu);
+    ipcx__mutex_lock(&ep->send_mu);
     int rc = ep->tp->commit(ep, buf, len, cancel);
     if (rc == 0 && !cancel)
         ep->sent++;
-    pthread_mutex_unlock(&ep->send_mu);
+    ipcx__mutex_unlock(&ep->send_mu);
     return rc;
 }
 
@@ -278,9 +285,9 @@ int ipcx_view(ipcx_mailbox *mb, const void **bufp, size_t *lenp, int64_t timeout
     if (!ep->tp->view)
         return IPCX_ENOTSUP;
     ipcx__deadline dl = ipcx__deadline_from_timeout(timeout);
-    pthread_mutex_lock(&ep->recv_mu);
+    ipcx__mutex_lock(&ep->recv_mu);
     int rc = ep->tp->view(ep, bufp, lenp, dl);
-    pthread_mutex_unlock(&ep->recv_mu);
+    ipcx__mutex_unlock(&ep->recv_mu);
     return rc;
 }
 
@@ -291,11 +298,11 @@ int ipcx_release(ipcx_mailbox *mb, const void *buf)
         return IPCX_EINVAL;
     if (!ep->tp->release)
         return IPCX_ENOTSUP;
-    pthread_mutex_lock(&ep->recv_mu);
+    ipcx__mutex_lock(&ep->recv_mu);
     int rc = ep->tp->release(ep, buf);
     if (rc == 0)
         ep->received++;
-    pthread_mutex_unlock(&ep->recv_mu);
+    ipcx__mutex_unlock(&ep->recv_mu);
     return rc;
 }
 
@@ -311,9 +318,9 @@ int ipcx_pollfd(ipcx_mailbox *mb)
         return IPCX_EINVAL;
     if (!(ep->role & IPCX_RECV))
         return IPCX_EBADF;
-    pthread_mutex_lock(&ep->recv_mu);
+    ipcx__mutex_lock(&ep->recv_mu);
     int rc = ep->tp->pollfd ? ep->tp->pollfd(ep) : IPCX_ENOTSUP;
-    pthread_mutex_unlock(&ep->recv_mu);
+    ipcx__mutex_unlock(&ep->recv_mu);
     return rc;
 }
 
@@ -324,14 +331,14 @@ int ipcx_get_stats(ipcx_mailbox *mb, ipcx_stats *st)
         return IPCX_EINVAL;
     memset(st, 0, sizeof *st);
     st->struct_size = sizeof *st;
-    pthread_mutex_lock(&ep->send_mu);
+    ipcx__mutex_lock(&ep->send_mu);
     st->sent = ep->sent;
-    pthread_mutex_unlock(&ep->send_mu);
-    pthread_mutex_lock(&ep->recv_mu);
+    ipcx__mutex_unlock(&ep->send_mu);
+    ipcx__mutex_lock(&ep->recv_mu);
     st->received = ep->received;
     if (ep->tp->stats)
         ep->tp->stats(ep, st);
-    pthread_mutex_unlock(&ep->recv_mu);
+    ipcx__mutex_unlock(&ep->recv_mu);
     return 0;
 }
 

@@ -4,6 +4,7 @@
  * none changes process-wide state (signal dispositions, umask, limits).
  */
 #include "os/os.h"
+#include "os/lock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +21,8 @@
 #include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/futex.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,12 +43,8 @@ int64_t ipcx__realtime_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-ipcx__deadline ipcx__deadline_from_timeout(int64_t timeout)
+ipcx__deadline ipcx__deadline_after(int64_t timeout)
 {
-    if (timeout < 0)
-        return IPCX__NEVER;
-    if (timeout == 0)
-        return 0;
     int64_t now = ipcx__now_ns();
     return timeout > IPCX__NEVER - now ? IPCX__NEVER : now + timeout;
 }
@@ -459,4 +458,22 @@ int ipcx__sock_peer_closed(int fd)
     char b;
     ssize_t n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
     return n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR);
+}
+
+void ipcx__mutex_wait(ipcx__mutex *m)
+{
+    /* Drepper's "Futexes are tricky", mutex 2: mark contended, sleep while it stays so. */
+    for (int i = 0; i < 100; i++) {
+        uint32_t v = 0;
+        if (atomic_compare_exchange_weak_explicit(&m->w, &v, 1, memory_order_acquire,
+                                                  memory_order_relaxed))
+            return;
+    }
+    while (atomic_exchange_explicit(&m->w, 2, memory_order_acquire) != 0)
+        syscall(SYS_futex, &m->w, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+}
+
+void ipcx__mutex_wake(ipcx__mutex *m)
+{
+    syscall(SYS_futex, &m->w, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }

@@ -21,8 +21,14 @@ typedef int64_t ipcx__deadline;
 int64_t ipcx__now_ns(void);
 /* CLOCK_REALTIME in ns (for display: when a mailbox was made). */
 int64_t ipcx__realtime_ns(void);
-/* Turns an API timeout (0 try once, <0 forever, >0 ns) into a deadline, once, at entry. */
-ipcx__deadline ipcx__deadline_from_timeout(int64_t timeout);
+/* now + timeout (> 0), saturating at IPCX__NEVER. */
+ipcx__deadline ipcx__deadline_after(int64_t timeout);
+/* Turns an API timeout (0 try once, <0 forever, >0 ns) into a deadline, once, at entry.
+ * Inline: the common forever and try-once cases read no clock. */
+static inline ipcx__deadline ipcx__deadline_from_timeout(int64_t timeout)
+{
+    return timeout < 0 ? IPCX__NEVER : timeout == 0 ? 0 : ipcx__deadline_after(timeout);
+}
 
 /* Sets O_NONBLOCK and FD_CLOEXEC. */
 int ipcx__fd_prepare(int fd);

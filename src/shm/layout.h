@@ -48,17 +48,23 @@
 #define SHM_ST_COMMIT 0x1u /* a message (or chunk) a receiver may take */
 #define SHM_ST_PAD    0x2u /* filler to the end of the ring; len = its payload size */
 
-/* Record flags: a message larger than a chunk travels as FIRST, MORE..., MORE|LAST. */
+/* Record flags (in meta): a message larger than a chunk travels as FIRST, MORE..., MORE|LAST. */
 #define SHM_R_CHUNK 0x1u
 #define SHM_R_FIRST 0x2u /* payload starts with the u64 total length */
 #define SHM_R_LAST  0x4u
 
 struct shm_rec {
     _Atomic uint64_t seq;
-    _Atomic uint32_t len;   /* payload bytes of this record */
-    _Atomic uint16_t flags; /* SHM_R_* */
-    _Atomic uint16_t slot;  /* sender's registry slot (informational) */
+    _Atomic uint64_t meta; /* SHM_META(len, flags, slot): one store, one load */
 };
+
+/* meta: payload bytes of this record (bits 0-31), SHM_R_* flags (32-47), sender's slot (48-63). */
+#define SHM_META(len, flags, slot)                                                                 \
+    ((uint64_t)(uint32_t)(len) | (uint64_t)(uint16_t)(flags) << 32 |                               \
+     (uint64_t)(uint16_t)(slot) << 48)
+#define SHM_META_LEN(m)    ((uint32_t)(m))
+#define SHM_META_FLAGS(m)  ((unsigned)((m) >> 32) & 0xffffu)
+#define SHM_META_FLAG_BITS ((uint64_t)0xffff << 32)
 
 /* Wait word: an event count. Bit 0: a waiter sleeps (or is about to); bit 1: a
  * pollfd is armed; the rest counts wake-ups, so that a waiter that read the

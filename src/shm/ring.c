@@ -29,6 +29,10 @@
 #include "os/shmem.h"
 #include "shm/sync.h"
 
+/* The fast paths are inlined into the entry points; the general paths stay out of their way. */
+#define IPCX__HOT  inline __attribute__((always_inline))
+#define IPCX__COLD __attribute__((noinline, cold))
+
 #define COPY_PIECE ((size_t)512 << 10) /* glibc's memcpy slows down from 1 MiB on (MEASURED.md) */
 
 static inline uint64_t rec_size(uint64_t len)
@@ -56,6 +60,11 @@ static void copy(void *dst, const void *src, size_t n)
     }
     memcpy(dst, src, n);
 }
+
+static int shm_ring_send_slow(struct shm_ring *r, const struct iovec *iov, int niov, size_t len,
+                              ipcx__deadline dl);
+static int shm_ring_recv_slow(struct shm_ring *r, void *buf, size_t cap, size_t *lenp,
+                              void **allocp, ipcx__deadline dl);
 
 /* A cursor over the sender's iovec, so chunks can take consecutive slices. */
 struct gather {
@@ -123,8 +132,9 @@ static int rec_check(const struct shm_ring *r, uint64_t h, const struct shm_rec 
 {
     uint64_t s = atomic_load_explicit(&rec->seq, memory_order_acquire);
     uint64_t room = r->seg.ring_size - (h & r->seg.mask) - sizeof(struct shm_rec);
-    v->len = LOAD(rec->len);
-    v->flags = LOAD(rec->flags);
+    uint64_t meta = LOAD(rec->meta);
+    v->len = SHM_META_LEN(meta);
+    v->flags = SHM_META_FLAGS(meta);
     v->pad = 0;
     if (s == seq_of(r, h, SHM_ST_PAD)) {
         if (v->len != room)
@@ -195,9 +205,7 @@ static int reserve(struct shm_ring *r, uint64_t need, ipcx__deadline dl, uint64_
         }
         if (pad) {
             struct shm_rec *p = rec_at(r, t);
-            STORE(p->len, (uint32_t)(pad - sizeof(struct shm_rec)));
-            STORE(p->flags, 0);
-            STORE(p->slot, (uint16_t)r->seg.slot);
+            STORE(p->meta, SHM_META(pad - sizeof(struct shm_rec), 0, r->seg.slot));
             atomic_store_explicit(&p->seq, seq_of(r, t, SHM_ST_PAD), memory_order_release);
             t += pad;
             atomic_store_explicit(&hd->tail, t, memory_order_relaxed);
@@ -214,13 +222,11 @@ static int reserve(struct shm_ring *r, uint64_t need, ipcx__deadline dl, uint64_
  * seq makes everything before it visible), then tail, then a wake-up if
  * someone sleeps. Copying sends and loans both end here.
  */
-static void publish(struct shm_ring *r, uint64_t t, size_t plen, unsigned flags)
+static IPCX__HOT void publish(struct shm_ring *r, uint64_t t, size_t plen, unsigned flags)
 {
     struct shm_rec *rec = rec_at(r, t);
     struct shm_hdr *hd = r->seg.hdr;
-    STORE(rec->len, (uint32_t)plen);
-    STORE(rec->flags, (uint16_t)flags);
-    STORE(rec->slot, (uint16_t)r->seg.slot);
+    STORE(rec->meta, SHM_META(plen, flags, r->seg.slot));
     atomic_store_explicit(&rec->seq, seq_of(r, t, SHM_ST_COMMIT), memory_order_release);
     STORE(hd->tail, t + rec_size(plen));
     if (!(flags & SHM_R_CHUNK) || (flags & SHM_R_LAST))
@@ -280,8 +286,47 @@ static void prod_unlock(struct shm_ring *r)
         shm_unlock(&r->seg.hdr->prod_lock);
 }
 
+/*
+ * The common send: one record with room at once, no wrap. Returns 0 when
+ * sent, 1 to take the general path (which re-checks everything).
+ */
+static IPCX__HOT int send_fast(struct shm_ring *r, const struct iovec *iov, int niov, size_t len)
+{
+    uint64_t need = rec_size(len);
+    uint64_t t = LOAD(r->seg.hdr->tail);
+    if ((t & (SHM_ALIGN - 1)) || (t & r->seg.mask) + need > r->seg.ring_size ||
+        t + need - r->head_cache > r->seg.ring_size)
+        return 1;
+    unsigned char *p = (unsigned char *)(rec_at(r, t) + 1);
+    if (niov == 1) {
+        memcpy(p, iov[0].iov_base, len);
+    } else {
+        struct gather g = {iov, niov, 0, 0};
+        gather_copy(&g, p, len);
+    }
+    publish(r, t, len, 0);
+    return 0;
+}
+
 int shm_ring_send(struct shm_ring *r, const struct iovec *iov, int niov, size_t len,
                   ipcx__deadline dl)
+{
+    if (len <= r->seg.chunk_max && !r->loan_active) {
+        if (!r->prod_locks)
+            return send_fast(r, iov, niov, len) == 0 ? 0
+                                                     : shm_ring_send_slow(r, iov, niov, len, dl);
+        if (shm_lock_try(&r->seg.hdr->prod_lock, r->seg.id)) {
+            int fast = send_fast(r, iov, niov, len);
+            shm_unlock(&r->seg.hdr->prod_lock);
+            if (fast == 0)
+                return 0;
+        }
+    }
+    return shm_ring_send_slow(r, iov, niov, len, dl);
+}
+
+static IPCX__COLD int shm_ring_send_slow(struct shm_ring *r, const struct iovec *iov, int niov,
+                                         size_t len, ipcx__deadline dl)
 {
     struct gather g = {iov, niov, 0, 0};
     int rc = prod_lock(r, dl);
@@ -350,7 +395,7 @@ static int data_ready(struct shm_ring *r)
     return s == seq_of(r, h, SHM_ST_COMMIT) || s == seq_of(r, h, SHM_ST_PAD);
 }
 
-static void consume(struct shm_ring *r, uint64_t next, int counts)
+static IPCX__HOT void consume(struct shm_ring *r, uint64_t next, int counts)
 {
     struct shm_hdr *hd = r->seg.hdr;
     atomic_store_explicit(&hd->head, next, memory_order_release);
@@ -533,6 +578,12 @@ static void bell_rearm(struct shm_ring *r)
     shm_ring_pollfd(r);
 }
 
+/* Whether receives may take the fast path: nothing in progress, nobody polling. */
+static void recv_mode(struct shm_ring *r)
+{
+    r->slow_recv = r->as.active || r->view_active || r->bell_fd >= 0 || r->cons_held;
+}
+
 /* The receive side, for one message or one view (kept across calls mid-message). */
 static int cons_side_lock(struct shm_ring *r, ipcx__deadline dl)
 {
@@ -584,6 +635,7 @@ int shm_ring_view(struct shm_ring *r, const void **bufp, size_t *lenp, ipcx__dea
         *lenp = v.len;
     }
     cons_side_unlock(r);
+    recv_mode(r);
     return rc;
 }
 
@@ -594,10 +646,64 @@ int shm_ring_release(struct shm_ring *r, const void *buf)
     r->view_active = 0;
     consume(r, r->view_pos + r->view_size, 1);
     cons_side_unlock(r);
+    recv_mode(r);
     return 0;
 }
 
-int shm_ring_recv(struct shm_ring *r, struct shm_dst *d, ipcx__deadline dl)
+/*
+ * The common receive: a whole message, published, that fits the caller's
+ * buffer. Returns 0 when received, 1 to take the general path.
+ */
+static IPCX__HOT int recv_fast(struct shm_ring *r, void *buf, size_t cap, size_t *lenp)
+{
+    uint64_t h = LOAD(r->seg.hdr->head);
+    struct shm_rec *rec = rec_at(r, h);
+    if (atomic_load_explicit(&rec->seq, memory_order_acquire) != seq_of(r, h, SHM_ST_COMMIT))
+        return 1;
+    uint64_t meta = LOAD(rec->meta);
+    uint64_t len = SHM_META_LEN(meta);
+    if ((meta & SHM_META_FLAG_BITS) || len > cap || len > r->seg.chunk_max ||
+        (h & r->seg.mask) + sizeof(struct shm_rec) + len > r->seg.ring_size)
+        return 1;
+    memcpy(buf, rec + 1, len);
+    consume(r, h + rec_size(len), 1);
+    *lenp = len;
+    return 0;
+}
+
+int shm_ring_recv(struct shm_ring *r, void *buf, size_t cap, size_t *lenp, void **allocp,
+                  ipcx__deadline dl)
+{
+    if (!allocp && !r->slow_recv) {
+        if (!r->cons_locks) {
+            if (recv_fast(r, buf, cap, lenp) == 0)
+                return 0;
+        } else if (shm_lock_try(&r->seg.hdr->cons_lock, r->seg.id)) {
+            int fast = recv_fast(r, buf, cap, lenp);
+            shm_unlock(&r->seg.hdr->cons_lock);
+            if (fast == 0)
+                return 0;
+        }
+    }
+    return shm_ring_recv_slow(r, buf, cap, lenp, allocp, dl);
+}
+
+static int recv_general(struct shm_ring *r, struct shm_dst *d, ipcx__deadline dl);
+
+static IPCX__COLD int shm_ring_recv_slow(struct shm_ring *r, void *buf, size_t cap, size_t *lenp,
+                                         void **allocp, ipcx__deadline dl)
+{
+    struct shm_dst d = {.buf = buf, .cap = cap, .alloc = allocp != NULL};
+    int rc = recv_general(r, &d, dl);
+    if (rc == 0 && allocp)
+        *allocp = d.buf;
+    if (rc == 0 || rc == IPCX_EMSGSIZE)
+        *lenp = d.len;
+    recv_mode(r);
+    return rc;
+}
+
+static int recv_general(struct shm_ring *r, struct shm_dst *d, ipcx__deadline dl)
 {
     int rc = cons_side_lock(r, dl);
     if (rc < 0)
@@ -625,6 +731,7 @@ int shm_ring_pollfd(struct shm_ring *r)
         if (fd < 0)
             return fd;
         r->bell_fd = fd;
+        recv_mode(r);
         atomic_store(&sl->bell, 1);
     }
     atomic_store(&sl->armed, 1);

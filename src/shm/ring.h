@@ -25,6 +25,7 @@ struct shm_ring {
     int prod_locks;      /* senders take prod_lock (several senders possible) */
     int cons_locks;      /* receivers take cons_lock */
     int cons_held;       /* this endpoint keeps cons_lock across calls (mid-message) */
+    int slow_recv;       /* a view, an assembly, a pollfd or a held lock: no fast path */
     struct {
         unsigned char *dst; /* where the message is assembled */
         uint64_t total;     /* its announced length */
@@ -59,8 +60,13 @@ void shm_ring_close(struct shm_ring *r);
 /* One message of len bytes gathered from iov; all or nothing; waits until dl. */
 int shm_ring_send(struct shm_ring *r, const struct iovec *iov, int niov, size_t len,
                   ipcx__deadline dl);
-/* One message into d; IPCX_EMSGSIZE keeps it first in line with d->len = size needed. */
-int shm_ring_recv(struct shm_ring *r, struct shm_dst *d, ipcx__deadline dl);
+/*
+ * One message into buf (cap bytes), or into a new buffer stored in *allocp
+ * when allocp is not NULL; its length in *lenp. IPCX_EMSGSIZE keeps it first
+ * in line with *lenp = the size needed.
+ */
+int shm_ring_recv(struct shm_ring *r, void *buf, size_t cap, size_t *lenp, void **allocp,
+                  ipcx__deadline dl);
 /*
  * Zero copy. loan: room for up to size bytes (at most a quarter of the ring)
  * inside the ring, the send side held until commit (publishes len <= size

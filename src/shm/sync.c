@@ -102,22 +102,15 @@ int shm_wait(struct shm_ring *r, _Atomic uint32_t *w, int (*ready)(struct shm_ri
     }
 }
 
-static int lock_try(_Atomic uint32_t *l, uint32_t me)
-{
-    uint32_t v = 0;
-    return atomic_compare_exchange_strong_explicit(l, &v, me, memory_order_acquire,
-                                                   memory_order_relaxed);
-}
-
 int shm_lock(struct shm_ring *r, _Atomic uint32_t *l, ipcx__deadline dl, int *recovered)
 {
     uint32_t me = r->seg.id;
     *recovered = 0;
-    if (lock_try(l, me))
+    if (shm_lock_try(l, me))
         return 0;
     for (int i = 0; i < LOCK_SPINS; i++) {
         ipcx__cpu_relax();
-        if (atomic_load_explicit(l, memory_order_relaxed) == 0 && lock_try(l, me))
+        if (atomic_load_explicit(l, memory_order_relaxed) == 0 && shm_lock_try(l, me))
             return 0;
     }
     for (;;) {

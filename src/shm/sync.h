@@ -36,6 +36,14 @@ static inline void shm_notify(struct shm_ring *r, _Atomic uint32_t *w)
  * set when the lock was taken over from an owner that died holding it, so
  * the caller can repair what that owner may have left half done.
  */
+/* One attempt at the lock word, for fast paths: 1 if taken. */
+static inline int shm_lock_try(_Atomic uint32_t *l, uint32_t me)
+{
+    uint32_t v = 0;
+    return atomic_compare_exchange_strong_explicit(l, &v, me, memory_order_acquire,
+                                                   memory_order_relaxed);
+}
+
 int shm_lock(struct shm_ring *r, _Atomic uint32_t *l, ipcx__deadline dl, int *recovered);
 void shm_unlock(_Atomic uint32_t *l);
 

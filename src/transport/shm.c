@@ -60,13 +60,7 @@ static int shm_send(struct ipcx__ep *ep, const struct iovec *iov, int niov, size
 
 static int shm_recv(struct ipcx__ep *ep, struct ipcx__rbuf *rb, ipcx__deadline dl)
 {
-    struct shm_dst d = {.buf = rb->buf, .cap = rb->cap, .alloc = rb->alloc};
-    int rc = shm_ring_recv(ring_of(ep), &d, dl);
-    if (rc == 0 && rb->alloc)
-        rb->buf = d.buf;
-    if (rc == 0 || rc == IPCX_EMSGSIZE)
-        rb->len = d.len;
-    return rc;
+    return shm_ring_recv(ring_of(ep), rb->buf, rb->cap, &rb->len, rb->alloc ? &rb->buf : NULL, dl);
 }
 
 static int shm_loan(struct ipcx__ep *ep, size_t size, void **bufp, ipcx__deadline dl)

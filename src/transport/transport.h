@@ -16,6 +16,7 @@
 
 #include <ipcx.h>
 
+#include "os/lock.h"
 #include "os/os.h"
 
 #define IPCX__CAP_OPEN      0x1u /* named mailboxes through ipcx_open */
@@ -33,8 +34,8 @@ struct ipcx__ep {
     unsigned role;  /* IPCX_SEND / IPCX_RECV bits */
     ipcx_opts opts; /* normalised copy: max_msg and mode never 0 */
     char *addr;     /* the URL after "scheme://" (copied; "" for pairs) */
-    pthread_mutex_t send_mu;
-    pthread_mutex_t recv_mu;
+    ipcx__mutex send_mu;
+    ipcx__mutex recv_mu;
     uint64_t sent;     /* under send_mu */
     uint64_t received; /* under recv_mu */
 };
