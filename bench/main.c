@@ -10,6 +10,7 @@
  */
 #include <ipcx.h>
 
+#include "hotpath.h"
 #include "mech.h"
 #include "stats.h"
 #include "workload.h"
@@ -29,7 +30,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define MAX_MECHS  16
+#define MAX_MECHS  64
 #define MAX_SIZES  16
 #define MAX_ROUNDS 64
 #define MAX_SIZE   ((size_t)256 << 20)
@@ -91,20 +92,34 @@ static void usage(FILE *f)
             "  --duration S       timed seconds per cell and round (default: 0.2)\n"
             "  --count N          time N round trips / messages per cell instead of a duration\n"
             "  --quick            tiny run: 3 rounds of 0.01 s per cell (under 10 s in all)\n"
-            "  --no-pin           do not pin the processes to cpus %d and %d\n",
+            "  --no-pin           do not pin the processes to cpus %d and %d\n"
+            "  --hotpath N        run N 64-byte send+recv pairs on one SPSC shm mailbox in this\n"
+            "                     process and exit (for callgrind: scripts/hotpath.sh)\n"
+            "  --hotpath-mpmc N   the same on a many-to-many mailbox (its locks)\n",
             CPU_PARENT, CPU_CHILD);
+}
+
+/* Width of the name column: the longest name among these, at least 10. */
+static int name_width(const struct mech *const *mechs, size_t n)
+{
+    size_t w = 10;
+    for (size_t i = 0; i < n && mechs[i] != NULL; i++)
+        if (strlen(mechs[i]->name) > w)
+            w = strlen(mechs[i]->name);
+    return (int)w;
 }
 
 static void list_all(void)
 {
+    int nw = name_width(mech_table, (size_t)-1);
     printf("mechanisms:\n");
     for (size_t i = 0; mech_table[i] != NULL; i++)
-        printf("  %-10s %s%s%s\n", mech_table[i]->name, mech_table[i]->what,
+        printf("  %-*s %s%s%s\n", nw, mech_table[i]->name, mech_table[i]->what,
                mech_table[i]->baseline ? "; compared with " : "",
                mech_table[i]->baseline ? mech_table[i]->baseline : "");
     printf("patterns:\n");
     for (size_t i = 0; wl_table[i] != NULL; i++)
-        printf("  %-10s %s\n", wl_table[i]->name, wl_table[i]->what);
+        printf("  %-*s %s\n", nw, wl_table[i]->name, wl_table[i]->what);
 }
 
 static int parse_size(const char *s, size_t *out)
@@ -158,8 +173,10 @@ static int add_mech(struct options *o, const char *name)
     for (size_t i = 0; i < o->nmechs; i++)
         if (o->mechs[i] == m)
             return 0;
-    if (o->nmechs == MAX_MECHS)
+    if (o->nmechs == MAX_MECHS) {
+        fprintf(stderr, "ipcx-bench: more than %d mechanisms\n", MAX_MECHS);
         return -1;
+    }
     o->mechs[o->nmechs++] = m;
     return 0;
 }
@@ -191,6 +208,8 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"quick", no_argument, NULL, 'q'},
         {"no-pin", no_argument, NULL, 'P'},
         {"list", no_argument, NULL, 'l'},
+        {"hotpath", required_argument, NULL, 'H'},
+        {"hotpath-mpmc", required_argument, NULL, 'M'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -255,6 +274,9 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'l':
             list_all();
             exit(0);
+        case 'H':
+        case 'M':
+            exit(hotpath_run(strtol(optarg, NULL, 10), c == 'H'));
         case 'h':
             usage(stdout);
             exit(0);
@@ -674,6 +696,7 @@ static const char *fmt_range(char *buf, size_t cap, struct spread sp, double sca
 
 static void print_report(void)
 {
+    int nw = name_width(opt->mechs, opt->nmechs);
     int wp = wl_index(&wl_pingpong), ws = wl_index(&wl_stream);
     char b[8][64];
 
@@ -681,11 +704,11 @@ static void print_report(void)
            "MB/s is 10^6 payload bytes per second. lat/raw = ipcx p50 / raw p50 and\n"
            "tput/raw = ipcx msgs/s / raw msgs/s, each the median of per-round ratios.\n\n",
            opt->rounds);
-    printf("%-10s %6s %9s %9s %9s %11s %10s %9s %9s\n", "mechanism", "size", "p50 us", "p90 us",
+    printf("%-*s %6s %9s %9s %9s %11s %10s %9s %9s\n", nw, "mechanism", "size", "p50 us", "p90 us",
            "p99 us", "msgs/s", "MB/s", "lat/raw", "tput/raw");
     for (size_t si = 0; si < opt->nsizes; si++) {
         for (size_t mi = 0; mi < opt->nmechs; mi++) {
-            printf("%-10s %6s %9s %9s %9s %11s %10s %9s %9s\n", opt->mechs[mi]->name,
+            printf("%-*s %6s %9s %9s %9s %11s %10s %9s %9s\n", nw, opt->mechs[mi]->name,
                    fmt_size(b[0], sizeof b[0], opt->sizes[si]),
                    fmt_num(b[1], sizeof b[1], spread_of(mi, si, wp, MET_P50).med, 1e3),
                    fmt_num(b[2], sizeof b[2], spread_of(mi, si, wp, MET_P90).med, 1e3),
@@ -699,11 +722,11 @@ static void print_report(void)
 
     printf("\nSpread across rounds (min-max of the per-round figures; max us = largest sample "
            "seen).\n\n");
-    printf("%-10s %6s %15s %9s %17s %13s %13s\n", "mechanism", "size", "p50 us", "max us", "msgs/s",
-           "lat/raw", "tput/raw");
+    printf("%-*s %6s %15s %9s %17s %13s %13s\n", nw, "mechanism", "size", "p50 us", "max us",
+           "msgs/s", "lat/raw", "tput/raw");
     for (size_t si = 0; si < opt->nsizes; si++) {
         for (size_t mi = 0; mi < opt->nmechs; mi++) {
-            printf("%-10s %6s %15s %9s %17s %13s %13s\n", opt->mechs[mi]->name,
+            printf("%-*s %6s %15s %9s %17s %13s %13s\n", nw, opt->mechs[mi]->name,
                    fmt_size(b[0], sizeof b[0], opt->sizes[si]),
                    fmt_range(b[1], sizeof b[1], spread_of(mi, si, wp, MET_P50), 1e3, 0),
                    fmt_num(b[2], sizeof b[2], spread_of(mi, si, wp, MET_MAX).max, 1e3),
@@ -720,6 +743,7 @@ static void print_report(void)
  */
 static void print_cpu(void)
 {
+    int nw = name_width(opt->mechs, opt->nmechs);
     int wp = wl_index(&wl_pingpong), ws = wl_index(&wl_stream);
     char b[5][64];
 
@@ -727,11 +751,11 @@ static void print_cpu(void)
         "\nCPU time per message moved: user+sys of both processes over the workload (warm-up\n"
         "included) / messages that crossed, in microseconds; median across rounds, and the\n"
         "median per-round ratio to the raw baseline (tick-based accounting: rough per round).\n\n");
-    printf("%-10s %6s %12s %9s %12s %9s\n", "mechanism", "size", "pingpong cpu", "cpu/raw",
+    printf("%-*s %6s %12s %9s %12s %9s\n", nw, "mechanism", "size", "pingpong cpu", "cpu/raw",
            "stream cpu", "cpu/raw");
     for (size_t si = 0; si < opt->nsizes; si++)
         for (size_t mi = 0; mi < opt->nmechs; mi++)
-            printf("%-10s %6s %12s %9s %12s %9s\n", opt->mechs[mi]->name,
+            printf("%-*s %6s %12s %9s %12s %9s\n", nw, opt->mechs[mi]->name,
                    fmt_size(b[0], sizeof b[0], opt->sizes[si]),
                    fmt_num(b[1], sizeof b[1], spread_of(mi, si, wp, MET_CPU).med, 1e3),
                    fmt_ratio(b[2], sizeof b[2], ratio_of(mi, si, wp, MET_CPU).med),

@@ -14,8 +14,26 @@
 #include <unistd.h>
 
 const struct mech *const mech_table[] = {
-    &mech_raw_pipe, &mech_ipcx_pipe, &mech_raw_unix, &mech_ipcx_unix, &mech_ipcx_unixpair,
-    &mech_raw_tcp,  &mech_ipcx_tcp,  &mech_raw_fifo, &mech_ipcx_fifo, NULL,
+    /* The hardware floors (mech_floor.c): no baseline, the least anything can cost. */
+    &mech_floor_cacheline,
+    &mech_floor_ring,
+    &mech_floor_futex,
+    &mech_floor_memcpy,
+    /* shm: spinning compared with the spinning ring, sleeping with the futex ping-pong. */
+    &mech_ipcx_shm_spin,
+    &mech_ipcx_shm_sleep,
+    &mech_ipcx_shm,
+    /* Each raw baseline, then the library mechanisms compared with it. */
+    &mech_raw_pipe,
+    &mech_ipcx_pipe,
+    &mech_raw_unix,
+    &mech_ipcx_unix,
+    &mech_ipcx_unixpair,
+    &mech_raw_tcp,
+    &mech_ipcx_tcp,
+    &mech_raw_fifo,
+    &mech_ipcx_fifo,
+    NULL,
 };
 
 const struct mech *mech_find(const char *name)

@@ -69,14 +69,16 @@ struct mech {
     void (*teardown)(struct mech_setup *s);
 };
 
-/* The mechanisms, defined in mech_raw.c and mech_ipcx.c. */
+/* The mechanisms, defined in mech_floor.c, mech_raw.c and mech_ipcx.c. */
+extern const struct mech mech_floor_cacheline, mech_floor_ring, mech_floor_futex, mech_floor_memcpy;
 extern const struct mech mech_raw_pipe, mech_raw_unix, mech_raw_tcp, mech_raw_fifo;
 extern const struct mech mech_ipcx_pipe, mech_ipcx_unix, mech_ipcx_unixpair, mech_ipcx_tcp,
-    mech_ipcx_fifo;
+    mech_ipcx_fifo, mech_ipcx_shm_spin, mech_ipcx_shm_sleep, mech_ipcx_shm;
 
 /*
- * The registry (mech.c): every mechanism in display order, each library
- * mechanism right after its raw baseline, terminated by NULL.
+ * The registry (mech.c): every mechanism in display order, the hardware
+ * floors first, then each library mechanism right after its raw baseline,
+ * terminated by NULL.
  */
 extern const struct mech *const mech_table[];
 

@@ -12,10 +12,13 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Pre-fork state: a pair, or the two URLs (index = the side that receives). */
+/* Pre-fork state: a pair, or the two URLs (index = the side that receives),
+ * and the options a mechanism variant adds (shm: spin budget, SPSC). */
 struct ipcx_setup {
     ipcx_mailbox *pair[2];
     char url[2][128];
+    int64_t spin_ns;
+    unsigned flags;
 };
 
 /*
@@ -116,17 +119,21 @@ static int pair_open(const struct mech_setup *s, struct mech_ep *ep)
 
 static int named_open(const struct mech_setup *s, struct mech_ep *ep)
 {
+    const struct ipcx_setup *x = ipcx_csetup_of(s);
     ipcx_opts o = ipcx_bench_opts(IPCX_RECV, IPCX_CREATE, ep->msg_size);
     struct ipcx_ep *e = ipcx_ep_of(ep);
     e->tx = e->rx = e->peer_end = NULL;
-    o.flags = IPCX_F_UNLINK_ON_CLOSE;
-    return ipcx_open(&e->rx, ipcx_csetup_of(s)->url[ep->side], &o);
+    o.flags = IPCX_F_UNLINK_ON_CLOSE | x->flags;
+    o.spin_ns = x->spin_ns;
+    return ipcx_open(&e->rx, x->url[ep->side], &o);
 }
 
 static int named_connect(const struct mech_setup *s, struct mech_ep *ep)
 {
+    const struct ipcx_setup *x = ipcx_csetup_of(s);
     ipcx_opts o = ipcx_bench_opts(IPCX_SEND, IPCX_ATTACH, ep->msg_size);
-    return ipcx_open(&ipcx_ep_of(ep)->tx, ipcx_csetup_of(s)->url[1 - ep->side], &o);
+    o.spin_ns = x->spin_ns;
+    return ipcx_open(&ipcx_ep_of(ep)->tx, x->url[1 - ep->side], &o);
 }
 
 static int unix_setup(struct mech_setup *s)
@@ -163,8 +170,37 @@ static int fifo_setup(struct mech_setup *s)
     return 0;
 }
 
+/* shm: one mailbox per direction, named after the cell; variants differ in options. */
+static int shm_setup_with(struct mech_setup *s, int64_t spin_ns, unsigned flags)
+{
+    struct ipcx_setup *x = ipcx_setup_of(s);
+    for (int side = 0; side < 2; side++) {
+        char name[96];
+        mech_name(name, sizeof name, s, side == SIDE_PARENT ? "to-parent" : "to-child");
+        snprintf(x->url[side], sizeof x->url[side], "shm://%s", name);
+    }
+    x->spin_ns = spin_ns;
+    x->flags = flags;
+    return 0;
+}
+
+static int shm_spin_setup(struct mech_setup *s)
+{
+    return shm_setup_with(s, -1, IPCX_F_SPSC);
+}
+
+static int shm_sleep_setup(struct mech_setup *s)
+{
+    return shm_setup_with(s, 1, IPCX_F_SPSC);
+}
+
+static int shm_mpmc_setup(struct mech_setup *s)
+{
+    return shm_setup_with(s, 0, 0);
+}
+
 /* Receivers unlink on close; this only catches names a crashed side left. */
-static void fifo_teardown(struct mech_setup *s)
+static void named_teardown(struct mech_setup *s)
 {
     for (int side = 0; side < 2; side++)
         (void)ipcx_unlink(ipcx_setup_of(s)->url[side]);
@@ -234,5 +270,44 @@ const struct mech mech_ipcx_fifo = {
     .send = ipcx_mech_send,
     .recv = ipcx_mech_recv,
     .close = ipcx_mech_close,
-    .teardown = fifo_teardown,
+    .teardown = named_teardown,
+};
+
+const struct mech mech_ipcx_shm_spin = {
+    .name = "ipcx-shm-spin",
+    .baseline = "floor-ring",
+    .what = "ipcx_open(\"shm://...\"), SPSC, spin only (spin_ns < 0)",
+    .setup = shm_spin_setup,
+    .open = named_open,
+    .connect = named_connect,
+    .send = ipcx_mech_send,
+    .recv = ipcx_mech_recv,
+    .close = ipcx_mech_close,
+    .teardown = named_teardown,
+};
+
+const struct mech mech_ipcx_shm_sleep = {
+    .name = "ipcx-shm-sleep",
+    .baseline = "floor-futex",
+    .what = "ipcx_open(\"shm://...\"), SPSC, sleeps on a futex at once (spin_ns = 1)",
+    .setup = shm_sleep_setup,
+    .open = named_open,
+    .connect = named_connect,
+    .send = ipcx_mech_send,
+    .recv = ipcx_mech_recv,
+    .close = ipcx_mech_close,
+    .teardown = named_teardown,
+};
+
+const struct mech mech_ipcx_shm = {
+    .name = "ipcx-shm",
+    .baseline = NULL,
+    .what = "ipcx_open(\"shm://...\"), defaults: many-to-many locks, 5 us spin then futex",
+    .setup = shm_mpmc_setup,
+    .open = named_open,
+    .connect = named_connect,
+    .send = ipcx_mech_send,
+    .recv = ipcx_mech_recv,
+    .close = ipcx_mech_close,
+    .teardown = named_teardown,
 };

@@ -308,21 +308,29 @@ static IPCX__HOT int send_fast(struct shm_ring *r, const struct iovec *iov, int 
     return 0;
 }
 
+/* Several senders: the fast path under the lock if it is free, else the general path. */
+static __attribute__((noinline)) int send_shared(struct shm_ring *r, const struct iovec *iov,
+                                                 int niov, size_t len, ipcx__deadline dl)
+{
+    if (len <= r->seg.chunk_max && !r->loan_active &&
+        shm_lock_try(&r->seg.hdr->prod_lock, r->seg.id)) {
+        int fast = send_fast(r, iov, niov, len);
+        shm_unlock(&r->seg.hdr->prod_lock);
+        if (fast == 0)
+            return 0;
+    }
+    return shm_ring_send_slow(r, iov, niov, len, dl);
+}
+
 int shm_ring_send(struct shm_ring *r, const struct iovec *iov, int niov, size_t len,
                   ipcx__deadline dl)
 {
-    if (len <= r->seg.chunk_max && !r->loan_active) {
-        if (!r->prod_locks)
-            return send_fast(r, iov, niov, len) == 0 ? 0
-                                                     : shm_ring_send_slow(r, iov, niov, len, dl);
-        if (shm_lock_try(&r->seg.hdr->prod_lock, r->seg.id)) {
-            int fast = send_fast(r, iov, niov, len);
-            shm_unlock(&r->seg.hdr->prod_lock);
-            if (fast == 0)
-                return 0;
-        }
-    }
-    return shm_ring_send_slow(r, iov, niov, len, dl);
+    /* Kept small so that the single-sender path needs almost no stack frame. */
+    if (r->prod_locks)
+        return send_shared(r, iov, niov, len, dl);
+    if (len > r->seg.chunk_max || r->loan_active || send_fast(r, iov, niov, len) != 0)
+        return shm_ring_send_slow(r, iov, niov, len, dl);
+    return 0;
 }
 
 static IPCX__COLD int shm_ring_send_slow(struct shm_ring *r, const struct iovec *iov, int niov,
@@ -662,7 +670,9 @@ static IPCX__HOT int recv_fast(struct shm_ring *r, void *buf, size_t cap, size_t
         return 1;
     uint64_t meta = LOAD(rec->meta);
     uint64_t len = SHM_META_LEN(meta);
-    if ((meta & SHM_META_FLAG_BITS) || len > cap || len > r->seg.chunk_max ||
+    /* The ring bound is what memory safety needs; a length over chunk_max that fits is
+     * a peer's protocol error the general path reports. */
+    if ((meta & SHM_META_FLAG_BITS) || len > cap ||
         (h & r->seg.mask) + sizeof(struct shm_rec) + len > r->seg.ring_size)
         return 1;
     memcpy(buf, rec + 1, len);
@@ -671,21 +681,27 @@ static IPCX__HOT int recv_fast(struct shm_ring *r, void *buf, size_t cap, size_t
     return 0;
 }
 
+/* Several receivers: the fast path under the lock if it is free, else the general path. */
+static __attribute__((noinline)) int recv_shared(struct shm_ring *r, void *buf, size_t cap,
+                                                 size_t *lenp, void **allocp, ipcx__deadline dl)
+{
+    if (!allocp && !r->slow_recv && shm_lock_try(&r->seg.hdr->cons_lock, r->seg.id)) {
+        int fast = recv_fast(r, buf, cap, lenp);
+        shm_unlock(&r->seg.hdr->cons_lock);
+        if (fast == 0)
+            return 0;
+    }
+    return shm_ring_recv_slow(r, buf, cap, lenp, allocp, dl);
+}
+
 int shm_ring_recv(struct shm_ring *r, void *buf, size_t cap, size_t *lenp, void **allocp,
                   ipcx__deadline dl)
 {
-    if (!allocp && !r->slow_recv) {
-        if (!r->cons_locks) {
-            if (recv_fast(r, buf, cap, lenp) == 0)
-                return 0;
-        } else if (shm_lock_try(&r->seg.hdr->cons_lock, r->seg.id)) {
-            int fast = recv_fast(r, buf, cap, lenp);
-            shm_unlock(&r->seg.hdr->cons_lock);
-            if (fast == 0)
-                return 0;
-        }
-    }
-    return shm_ring_recv_slow(r, buf, cap, lenp, allocp, dl);
+    if (r->cons_locks)
+        return recv_shared(r, buf, cap, lenp, allocp, dl);
+    if (allocp || r->slow_recv || recv_fast(r, buf, cap, lenp) != 0)
+        return shm_ring_recv_slow(r, buf, cap, lenp, allocp, dl);
+    return 0;
 }
 
 static int recv_general(struct shm_ring *r, struct shm_dst *d, ipcx__deadline dl);
