@@ -23,6 +23,7 @@ const struct mech *const mech_table[] = {
     &mech_ipcx_shm_spin,
     &mech_ipcx_shm_sleep,
     &mech_ipcx_shm,
+    &mech_ipcx_shm_loan,
     /* Each raw baseline, then the library mechanisms compared with it. */
     &mech_raw_pipe,
     &mech_ipcx_pipe,

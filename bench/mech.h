@@ -67,13 +67,24 @@ struct mech {
     int (*recv)(struct mech_ep *ep, void *buf);
     void (*close)(struct mech_ep *ep);
     void (*teardown)(struct mech_setup *s);
+    /*
+     * Zero copy, optional (NULL for copying mechanisms): loan a buffer of
+     * msg_size bytes the workload fills in place, then commit it; view the
+     * next message in place, which the workload checks there, then release
+     * it. A mechanism with loan/commit still has send (for nothing else);
+     * one with view/release still has recv.
+     */
+    int (*loan)(struct mech_ep *ep, void **buf);
+    int (*commit)(struct mech_ep *ep, void *buf);
+    int (*view)(struct mech_ep *ep, const void **buf);
+    int (*release)(struct mech_ep *ep, const void *buf);
 };
 
 /* The mechanisms, defined in mech_floor.c, mech_raw.c and mech_ipcx.c. */
 extern const struct mech mech_floor_cacheline, mech_floor_ring, mech_floor_futex, mech_floor_memcpy;
 extern const struct mech mech_raw_pipe, mech_raw_unix, mech_raw_tcp, mech_raw_fifo;
 extern const struct mech mech_ipcx_pipe, mech_ipcx_unix, mech_ipcx_unixpair, mech_ipcx_tcp,
-    mech_ipcx_fifo, mech_ipcx_shm_spin, mech_ipcx_shm_sleep, mech_ipcx_shm;
+    mech_ipcx_fifo, mech_ipcx_shm_spin, mech_ipcx_shm_sleep, mech_ipcx_shm, mech_ipcx_shm_loan;
 
 /*
  * The registry (mech.c): every mechanism in display order, the hardware

@@ -19,6 +19,7 @@ struct ipcx_setup {
     char url[2][128];
     int64_t spin_ns;
     unsigned flags;
+    size_t buffer_size;
 };
 
 /*
@@ -125,6 +126,7 @@ static int named_open(const struct mech_setup *s, struct mech_ep *ep)
     e->tx = e->rx = e->peer_end = NULL;
     o.flags = IPCX_F_UNLINK_ON_CLOSE | x->flags;
     o.spin_ns = x->spin_ns;
+    o.buffer_size = x->buffer_size;
     return ipcx_open(&e->rx, x->url[ep->side], &o);
 }
 
@@ -197,6 +199,44 @@ static int shm_sleep_setup(struct mech_setup *s)
 static int shm_mpmc_setup(struct mech_setup *s)
 {
     return shm_setup_with(s, 0, 0);
+}
+
+/* Loans: a loan is at most a quarter of the ring, so the ring holds eight messages (1 MiB at
+ * least). */
+static int shm_loan_setup(struct mech_setup *s)
+{
+    int rc = shm_setup_with(s, -1, IPCX_F_SPSC);
+    size_t ring = (size_t)1 << 20;
+    while (ring < 8 * s->msg_size + 4096)
+        ring <<= 1;
+    ipcx_setup_of(s)->buffer_size = ring;
+    return rc;
+}
+
+static int ipcx_mech_loan(struct mech_ep *ep, void **buf)
+{
+    return ipcx_loan(ipcx_ep_of(ep)->tx, ep->msg_size, buf, IPCX_FOREVER);
+}
+
+static int ipcx_mech_commit(struct mech_ep *ep, void *buf)
+{
+    return ipcx_commit(ipcx_ep_of(ep)->tx, buf, ep->msg_size);
+}
+
+static int ipcx_mech_view(struct mech_ep *ep, const void **buf)
+{
+    size_t len = 0;
+    int rc = ipcx_view(ipcx_ep_of(ep)->rx, buf, &len, IPCX_FOREVER);
+    if (rc == 0 && len != ep->msg_size) {
+        ipcx_release(ipcx_ep_of(ep)->rx, *buf);
+        return IPCX_EMSGSIZE;
+    }
+    return rc;
+}
+
+static int ipcx_mech_release(struct mech_ep *ep, const void *buf)
+{
+    return ipcx_release(ipcx_ep_of(ep)->rx, buf);
 }
 
 /* Receivers unlink on close; this only catches names a crashed side left. */
@@ -310,4 +350,21 @@ const struct mech mech_ipcx_shm = {
     .recv = ipcx_mech_recv,
     .close = ipcx_mech_close,
     .teardown = named_teardown,
+};
+
+const struct mech mech_ipcx_shm_loan = {
+    .name = "ipcx-shm-loan",
+    .baseline = "floor-memcpy",
+    .what = "ipcx_loan/commit and ipcx_view/release on shm, SPSC, spin only: zero copy",
+    .setup = shm_loan_setup,
+    .open = named_open,
+    .connect = named_connect,
+    .send = ipcx_mech_send,
+    .recv = ipcx_mech_recv,
+    .close = ipcx_mech_close,
+    .teardown = named_teardown,
+    .loan = ipcx_mech_loan,
+    .commit = ipcx_mech_commit,
+    .view = ipcx_mech_view,
+    .release = ipcx_mech_release,
 };
