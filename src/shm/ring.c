@@ -145,7 +145,7 @@ static int rec_check(const struct shm_ring *r, uint64_t h, const struct shm_rec 
     }
     if (s != seq_of(r, h, SHM_ST_COMMIT))
         return IPCX_EAGAIN;
-    if (v->len > room || v->len > r->seg.chunk_max)
+    if (v->len > room) /* what memory safety needs; the fast path checks the same bound */
         return IPCX_ECORRUPT;
     v->size = rec_size(v->len);
     return 0;
@@ -155,6 +155,8 @@ static int rec_check(const struct shm_ring *r, uint64_t h, const struct shm_rec 
 static int drop_oldest(struct shm_ring *r, ipcx__deadline dl)
 {
     struct shm_hdr *hd = r->seg.hdr;
+    if (r->cons_held)
+        return IPCX_EBUSY; /* our own view (or receive) holds the oldest message */
     int rc = cons_lock(r, dl);
     if (rc < 0)
         return rc;
@@ -215,7 +217,6 @@ static int reserve(struct shm_ring *r, uint64_t need, ipcx__deadline dl, uint64_
     }
 }
 
-/* Writes one record: an optional 8-byte prefix, then n bytes from the cursor. */
 /*
  * Publishes the record reserved at t whose payload (plen bytes) is written:
  * header fields, then seq with release order (the receiver's acquire load of
@@ -234,6 +235,7 @@ static IPCX__HOT void publish(struct shm_ring *r, uint64_t t, size_t plen, unsig
     shm_notify(r, &hd->data_word);
 }
 
+/* Writes one record: an optional 8-byte prefix, then n bytes from the cursor. */
 static int put(struct shm_ring *r, struct gather *g, size_t n, unsigned flags,
                const uint64_t *prefix, ipcx__deadline dl)
 {
