@@ -785,10 +785,12 @@ int shm_ring_open(struct shm_ring *r, const char *name, const struct shm_geom *g
 void shm_ring_close(struct shm_ring *r)
 {
     as_discard(r);
-    if (r->loan_active)
-        shm_ring_commit(r, rec_at(r, r->loan_pos) + 1, 0, 1);
-    if (r->cons_held)
-        shm_unlock(&r->seg.hdr->cons_lock);
+    if (shm_seg_owned(&r->seg)) { /* a fork()ed child's copy holds nothing of its own */
+        if (r->loan_active)
+            shm_ring_commit(r, rec_at(r, r->loan_pos) + 1, 0, 1);
+        if (r->cons_held)
+            shm_unlock(&r->seg.hdr->cons_lock);
+    }
     if (r->bell_fd >= 0)
         ipcx__fd_close(r->bell_fd);
     if (r->bell_tx >= 0)

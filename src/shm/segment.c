@@ -178,6 +178,7 @@ static int seg_claim_slot(struct shm_seg *s, unsigned role)
         atomic_store(&sl->role, role);
         s->slot = i;
         s->id = ((gen & 0xffffffu) << 6 | (uint32_t)i) + 1;
+        s->owner_pid = ipcx__self_pid();
         return 0;
     }
     return IPCX_EBUSY;
@@ -214,15 +215,26 @@ int shm_seg_open(struct shm_seg *s, const char *name, const struct shm_geom *wan
     return rc;
 }
 
+int shm_seg_owned(const struct shm_seg *s)
+{
+    return s->owner_pid == ipcx__self_pid();
+}
+
 void shm_seg_close(struct shm_seg *s)
 {
-    if (s->hdr && s->slot >= 0) {
+    /*
+     * A process that inherited this endpoint through fork() shares its open
+     * file description, so unlocking here would release the owner's locks:
+     * it only drops its own mapping and descriptor.
+     */
+    int owned = shm_seg_owned(s);
+    if (owned && s->hdr && s->slot >= 0) {
         struct shm_slot *sl = &s->hdr->slots[s->slot];
         atomic_store(&sl->armed, 0);
         atomic_store(&sl->role, 0);
         ipcx__ofd_unlock(s->fd, SHM_LOCK_SLOT0 + (uint64_t)s->slot);
     }
-    if (s->fd >= 0 && s->hdr && (s->flags & SHM_F_UNLINK_LAST) &&
+    if (owned && s->fd >= 0 && s->hdr && (s->flags & SHM_F_UNLINK_LAST) &&
         ipcx__ofd_lock(s->fd, SHM_LOCK_ATTACH, 1) == 0) {
         /* Nobody else holds the segment. Remove the name only if it is still ours. */
         uint64_t dev, ino, mdev, mino;

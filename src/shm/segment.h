@@ -33,9 +33,10 @@ struct shm_seg {
     uint64_t max_msg;
     uint64_t chunk_max; /* largest payload of one record */
     unsigned flags;
-    int slot;    /* this endpoint's registry slot */
-    uint32_t id; /* lock owner id: slot and generation */
-    int created; /* this endpoint created the segment */
+    int slot;           /* this endpoint's registry slot */
+    uint32_t id;        /* lock owner id: slot and generation */
+    int created;        /* this endpoint created the segment */
+    unsigned owner_pid; /* the process that opened it (not a fork()ed child) */
     char name[256];
 };
 
@@ -48,6 +49,9 @@ struct shm_seg {
  */
 int shm_seg_open(struct shm_seg *s, const char *name, const struct shm_geom *want, unsigned create,
                  unsigned role);
+
+/* 1 in the process that opened the endpoint, 0 in a child that inherited it by fork(). */
+int shm_seg_owned(const struct shm_seg *s);
 
 /* Releases the slot, unmaps, closes; removes the name if the segment asks for
  * that and this was its last endpoint. Never blocks. */

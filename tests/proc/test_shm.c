@@ -420,3 +420,39 @@ Test(shm, corrupted_records_are_errors_not_crashes)
     ipcx_close(rx);
     ipcx_close(tx);
 }
+
+/* A fork()ed child that closes the endpoints it inherited must not release the parent's. */
+static int close_inherited(void *argp, int ready_fd, int go_fd)
+{
+    ipcx_mailbox **mbs = argp;
+    (void)go_fd;
+    ipcx_close(mbs[0]);
+    ipcx_close(mbs[1]);
+    return th_signal(ready_fd) == 0 ? 0 : 1;
+}
+
+Test(shm, fork_child_closing_inherited_endpoints)
+{
+    struct name n;
+    name_new(&n);
+    ipcx_mailbox *mbs[2];
+    mbs[0] = open_ok(n.url, IPCX_RECV, 0, IPCX_F_SPSC | IPCX_F_UNLINK_ON_CLOSE, 0);
+    mbs[1] = open_ok(n.url, IPCX_SEND, 0, 0, 0);
+    th_child c = TH_CHILD_INIT;
+    cr_assert_eq(th_fork(&c, close_inherited, mbs), 0);
+    cr_assert_eq(th_wait_byte(c.ready_fd, 10000), 0, "child did not close");
+    int st = th_reap(&c, 10000);
+    cr_assert(th_exited_ok(st));
+    ipcx_mailbox_info info = {.struct_size = sizeof info};
+    cr_assert_eq(ipcx_inspect(n.url, &info), 0, "the child's close removed the mailbox");
+    cr_assert_eq(info.senders, 1, "the parent's sender lost its place");
+    cr_assert_eq(info.receivers, 1, "the parent's receiver lost its place");
+    ipcx_mailbox *extra;
+    ipcx_opts o = IPCX_OPTS_INIT;
+    o.role = IPCX_SEND;
+    cr_assert_eq(ipcx_open(&extra, n.url, &o), IPCX_EBUSY, "SPSC admitted a second sender");
+    cr_assert_eq(ipcx_send(mbs[1], "still", 5, TMO), 0);
+    recv_is(mbs[0], "still", 5);
+    ipcx_close(mbs[1]);
+    ipcx_close(mbs[0]);
+}
