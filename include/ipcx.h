@@ -118,7 +118,8 @@ IPCX_API const char *ipcx_errname(int code);
 typedef struct ipcx_opts {
     size_t struct_size; /* sizeof(ipcx_opts) as the caller compiled it */
     unsigned role;      /* IPCX_SEND, IPCX_RECV or IPCX_BOTH */
-    unsigned create;    /* IPCX_ATTACH, IPCX_CREATE, IPCX_CREATE_EXCL (receivers; senders attach) */
+    unsigned create;    /* IPCX_ATTACH, IPCX_CREATE, IPCX_CREATE_EXCL (streams: receivers create,
+                           senders attach; shm: any role) */
     unsigned flags;     /* IPCX_F_* */
     unsigned mode;      /* permission bits of a created mailbox; 0 means 0600 */
     size_t capacity;  /* messages buffered; 0 = transport default (streams: the kernel's buffer) */
@@ -149,14 +150,21 @@ typedef struct ipcx_iov {
 
 /*
  * Opens an endpoint on the mailbox named by url and stores it in *mbp.
- * URLs: "unix:///abs/path", "unix://@abstract", "fifo:///abs/path",
- * "tcp://host:port" (IPv6 as "tcp://[::1]:port"). A receiver (IPCX_RECV)
- * creates and listens; a sender (IPCX_SEND) connects, lazily: if nobody
- * receives yet, its sends wait for a receiver within their own timeouts.
- * opts may be NULL for defaults. Does not block beyond a connect attempt.
+ * URLs: "shm://name", "unix:///abs/path", "unix://@abstract",
+ * "fifo:///abs/path", "tcp://host:port" (IPv6 as "tcp://[::1]:port").
+ * Stream transports (unix, fifo, tcp): a receiver (IPCX_RECV) creates and
+ * listens; a sender (IPCX_SEND) connects, lazily: if nobody receives yet,
+ * its sends wait for a receiver within their own timeouts; they have no
+ * IPCX_BOTH endpoints, so give them a role (the default, IPCX_BOTH, is
+ * shm's). shm: any role creates the mailbox (per opts.create) or attaches.
+ * opts may be NULL for defaults. Blocks only for a connect attempt, a host
+ * name lookup, or (shm) up to 200 ms for a creator to finish formatting.
  * Thread-safe. Errors: IPCX_EBADURL, IPCX_ENOSCHEME, IPCX_EINVAL,
- * IPCX_ENOTSUP (role the transport lacks), IPCX_EEXIST, IPCX_ENOENT,
- * IPCX_EACCES, IPCX_EADDRINUSE, IPCX_ENOMEM. On failure *mbp is untouched.
+ * IPCX_ENOTSUP (role or option the transport lacks), IPCX_EEXIST,
+ * IPCX_ENOENT, IPCX_EACCES, IPCX_EADDRINUSE, IPCX_EADDRNOTAVAIL,
+ * IPCX_ENAMETOOLONG, IPCX_EBUSY (shm: no room for another endpoint),
+ * IPCX_ECORRUPT (shm: not a mailbox this build can read), IPCX_ENOMEM.
+ * On failure *mbp is untouched.
  */
 IPCX_API int ipcx_open(ipcx_mailbox **mbp, const char *url, const ipcx_opts *opts);
 
@@ -257,12 +265,16 @@ typedef struct ipcx_stats {
     unsigned peers_now;      /* senders connected now */
 } ipcx_stats;
 
-/* Fills *st (whose struct_size the caller set). Thread-safe. */
+/* Fills *st (whose struct_size the caller set; a shorter, older struct gets
+ * the fields it has). Thread-safe; may wait for a receive in progress on the
+ * same endpoint in another thread. */
 IPCX_API int ipcx_get_stats(ipcx_mailbox *mb, ipcx_stats *st);
 
 /*
- * Removes the name of a mailbox (a socket or FIFO path). Endpoints already
- * open keep working. Errors: IPCX_ENOENT, IPCX_ENOTSUP, IPCX_EBADURL.
+ * Removes the name of a mailbox (a socket or FIFO path, a shm segment).
+ * Endpoints already open keep working. A path that is not a socket (unix://)
+ * or not a FIFO (fifo://) is left alone: IPCX_EINVAL. Errors: IPCX_ENOENT,
+ * IPCX_ENOTSUP, IPCX_EBADURL, IPCX_EINVAL.
  */
 IPCX_API int ipcx_unlink(const char *url);
 
@@ -289,8 +301,9 @@ typedef struct ipcx_mailbox_info {
 /*
  * Describes the mailbox named by url without joining it (no endpoint is
  * made; nothing in it changes). Errors: IPCX_ENOENT, IPCX_EACCES,
- * IPCX_ENOTSUP (a scheme without such state), IPCX_EBADURL, IPCX_EINVAL.
- * A mailbox that fails validation is reported with state IPCX_ECORRUPT.
+ * IPCX_ENOTSUP (a scheme without such state), IPCX_EBADURL, IPCX_EINVAL,
+ * IPCX_ENAMETOOLONG. A mailbox that fails validation is reported with state
+ * IPCX_ECORRUPT. On failure *info is untouched.
  */
 IPCX_API int ipcx_inspect(const char *url, ipcx_mailbox_info *info);
 

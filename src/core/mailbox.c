@@ -324,21 +324,38 @@ int ipcx_pollfd(ipcx_mailbox *mb)
     return rc;
 }
 
+/*
+ * Output structs carry the caller's struct_size: a caller built against an
+ * older, shorter struct (at least its first published size) gets the fields
+ * it knows, one built against a newer header gets ours. Filled in a local
+ * copy first, so that a failed call leaves the caller's struct alone.
+ */
+#define STATS_SIZE_V1 sizeof(ipcx_stats)        /* 0.1 */
+#define INFO_SIZE_V1  sizeof(ipcx_mailbox_info) /* 0.1 */
+
+static void out_copy(void *dst, const void *src, size_t caller_size, size_t ours)
+{
+    size_t n = caller_size < ours ? caller_size : ours;
+    memcpy(dst, src, n);
+    memcpy(dst, &n, sizeof n); /* struct_size: what was filled */
+}
+
 int ipcx_get_stats(ipcx_mailbox *mb, ipcx_stats *st)
 {
     struct ipcx__ep *ep = (struct ipcx__ep *)mb;
-    if (!ep || !st || st->struct_size < sizeof *st)
+    ipcx_stats local;
+    if (!ep || !st || st->struct_size < STATS_SIZE_V1)
         return IPCX_EINVAL;
-    memset(st, 0, sizeof *st);
-    st->struct_size = sizeof *st;
+    memset(&local, 0, sizeof local);
     ipcx__mutex_lock(&ep->send_mu);
-    st->sent = ep->sent;
+    local.sent = ep->sent;
     ipcx__mutex_unlock(&ep->send_mu);
     ipcx__mutex_lock(&ep->recv_mu);
-    st->received = ep->received;
+    local.received = ep->received;
     if (ep->tp->stats)
-        ep->tp->stats(ep, st);
+        ep->tp->stats(ep, &local);
     ipcx__mutex_unlock(&ep->recv_mu);
+    out_copy(st, &local, st->struct_size, sizeof local);
     return 0;
 }
 
@@ -356,19 +373,21 @@ int ipcx_inspect(const char *url, ipcx_mailbox_info *info)
 {
     const struct ipcx__transport *tp;
     const char *addr;
-    if (!info || info->struct_size < sizeof *info)
+    ipcx_mailbox_info local;
+    if (!info || info->struct_size < INFO_SIZE_V1)
         return IPCX_EINVAL;
     int rc = lookup(url, &tp, &addr);
     if (rc < 0)
         return rc;
     if (!tp->inspect)
         return IPCX_ENOTSUP;
-    memset(info, 0, sizeof *info);
-    info->struct_size = sizeof *info;
-    if (strlen(url) >= sizeof info->url)
+    if (strlen(url) >= sizeof local.url)
         return IPCX_ENAMETOOLONG;
-    memcpy(info->url, url, strlen(url) + 1);
-    return tp->inspect(addr, info);
+    memset(&local, 0, sizeof local);
+    memcpy(local.url, url, strlen(url) + 1);
+    if ((rc = tp->inspect(addr, &local)) == 0)
+        out_copy(info, &local, info->struct_size, sizeof local);
+    return rc;
 }
 
 int ipcx_list(const char *scheme, int (*fn)(const ipcx_mailbox_info *info, void *arg), void *arg)

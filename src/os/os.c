@@ -413,6 +413,16 @@ int ipcx__fd_dup(int fd)
     return d < 0 ? -errno : d;
 }
 
+int ipcx__path_unlink_if(const char *path, int want_fifo)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0)
+        return -errno;
+    if (want_fifo ? !S_ISFIFO(st.st_mode) : !S_ISSOCK(st.st_mode))
+        return IPCX_EINVAL; /* something else lives there: not ours to remove */
+    return ipcx__path_unlink(path);
+}
+
 int ipcx__path_unlink(const char *path)
 {
     return unlink(path) < 0 ? -errno : 0;

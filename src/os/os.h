@@ -125,6 +125,8 @@ int ipcx__pipe_open(int fds[2]);
 int ipcx__sock_pair(int fds[2]);
 int ipcx__fd_dup(int fd);
 int ipcx__path_unlink(const char *path);
+/* Removes path only if it is a FIFO (want_fifo) or a socket; IPCX_EINVAL for anything else. */
+int ipcx__path_unlink_if(const char *path, int want_fifo);
 int ipcx__path_chmod(const char *path, unsigned mode);
 /* mkfifo; -EEXIST if something else or a FIFO is there (is_fifo tells which). */
 int ipcx__fifo_make(const char *path, unsigned mode, int *is_fifo);

@@ -88,6 +88,14 @@ int ipcx__memfd_create(const char *tag)
     return fd < 0 ? -errno : fd;
 }
 
+int ipcx__fd_reopen(int fd)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    int nfd = open(path, O_RDWR | O_CLOEXEC);
+    return nfd < 0 ? -errno : nfd;
+}
+
 int ipcx__fd_stat(int fd, uint64_t *size, uint64_t *dev, uint64_t *ino, unsigned *uid,
                   unsigned *mode)
 {

@@ -24,6 +24,9 @@ int ipcx__shm_each(const char *prefix, int (*fn)(const char *name, void *arg), v
 /* An anonymous shared file (memfd) for segments that have no name (pairs). */
 int ipcx__memfd_create(const char *tag);
 
+/* A new open file description of the file fd refers to (through /proc/self/fd). */
+int ipcx__fd_reopen(int fd);
+
 /* Size of an open file and its identity (device, inode). */
 int ipcx__fd_stat(int fd, uint64_t *size, uint64_t *dev, uint64_t *ino, unsigned *uid,
                   unsigned *mode);

@@ -52,6 +52,8 @@ static inline uint64_t seq_of(const struct shm_ring *r, uint64_t pos, unsigned s
 
 static void copy(void *dst, const void *src, size_t n)
 {
+    if (n == 0)
+        return; /* an empty message may come with NULL pointers: memcpy must not see them */
     while (n > COPY_PIECE) {
         memcpy(dst, src, COPY_PIECE);
         dst = (char *)dst + COPY_PIECE;
@@ -301,7 +303,8 @@ static IPCX__HOT int send_fast(struct shm_ring *r, const struct iovec *iov, int 
         return 1;
     unsigned char *p = (unsigned char *)(rec_at(r, t) + 1);
     if (niov == 1) {
-        memcpy(p, iov[0].iov_base, len);
+        if (len)
+            memcpy(p, iov[0].iov_base, len);
     } else {
         struct gather g = {iov, niov, 0, 0};
         gather_copy(&g, p, len);
@@ -677,7 +680,8 @@ static IPCX__HOT int recv_fast(struct shm_ring *r, void *buf, size_t cap, size_t
     if ((meta & SHM_META_FLAG_BITS) || len > cap ||
         (h & r->seg.mask) + sizeof(struct shm_rec) + len > r->seg.ring_size)
         return 1;
-    memcpy(buf, rec + 1, len);
+    if (len)
+        memcpy(buf, rec + 1, len);
     consume(r, h + rec_size(len), 1);
     *lenp = len;
     return 0;
@@ -765,20 +769,52 @@ int shm_ring_pollfd(struct shm_ring *r)
     return r->bell_fd;
 }
 
-int shm_ring_open(struct shm_ring *r, const char *name, const struct shm_geom *g, unsigned create,
-                  unsigned role, int64_t spin_ns)
+static void ring_init(struct shm_ring *r, int64_t spin_ns)
 {
     memset(r, 0, sizeof *r);
     r->bell_fd = -1;
     r->bell_tx = -1;
     r->spin_ns = spin_ns;
-    int rc = shm_seg_open(&r->seg, name, g, create, role);
-    if (rc < 0)
-        return rc;
+}
+
+/* After the segment is open: the locking mode its flags ask for. */
+static void ring_start(struct shm_ring *r)
+{
     int spsc = (r->seg.flags & SHM_F_SPSC) != 0;
     r->prod_locks = !spsc;
     r->cons_locks = !spsc || (r->seg.flags & SHM_F_OVERWRITE);
     r->head_cache = atomic_load(&r->seg.hdr->head);
+}
+
+int shm_ring_open(struct shm_ring *r, const char *name, const struct shm_geom *g, unsigned create,
+                  unsigned role, int64_t spin_ns)
+{
+    ring_init(r, spin_ns);
+    int rc = shm_seg_open(&r->seg, name, g, create, role);
+    if (rc < 0)
+        return rc;
+    ring_start(r);
+    /* The only sender of an SPSC mailbox has no lock to take over: it repairs what a dead
+     * predecessor may have left (a record published, tail not yet moved) as it arrives. */
+    if (!r->prod_locks && (role & IPCX_SEND))
+        repair_tail(r);
+    return 0;
+}
+
+int shm_ring_pair(struct shm_ring *tx, struct shm_ring *rx, const struct shm_geom *g,
+                  int64_t spin_ns)
+{
+    struct shm_geom pg = *g;
+    pg.flags = (pg.flags | SHM_F_SPSC) & ~SHM_F_UNLINK_LAST; /* no name to remove */
+    ring_init(tx, spin_ns);
+    ring_init(rx, spin_ns);
+    int rc = shm_seg_pair(&tx->seg, &rx->seg, &pg, IPCX_SEND, IPCX_RECV);
+    if (rc < 0)
+        return rc;
+    ring_start(tx);
+    ring_start(rx);
+    tx->watch_role = IPCX_RECV;
+    rx->watch_role = IPCX_SEND;
     return 0;
 }
 

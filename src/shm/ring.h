@@ -26,6 +26,7 @@ struct shm_ring {
     int cons_locks;      /* receivers take cons_lock */
     int cons_held;       /* this endpoint keeps cons_lock across calls (mid-message) */
     int slow_recv;       /* a view, an assembly, a pollfd or a held lock: no fast path */
+    unsigned watch_role; /* pairs: the peer's role; a wait that finds it gone is IPCX_EPIPE */
     struct {
         unsigned char *dst; /* where the message is assembled */
         uint64_t total;     /* its announced length */
@@ -56,6 +57,15 @@ struct shm_dst {
 int shm_ring_open(struct shm_ring *r, const char *name, const struct shm_geom *g, unsigned create,
                   unsigned role, int64_t spin_ns);
 void shm_ring_close(struct shm_ring *r);
+
+/*
+ * One direction of a pair: tx sends and rx receives on a new anonymous
+ * single-producer single-consumer segment. Each end watches the other: a
+ * receive that finds the ring empty and the sender gone, or a send that
+ * finds it full and the receiver gone, answers IPCX_EPIPE.
+ */
+int shm_ring_pair(struct shm_ring *tx, struct shm_ring *rx, const struct shm_geom *g,
+                  int64_t spin_ns);
 
 /* One message of len bytes gathered from iov; all or nothing; waits until dl. */
 int shm_ring_send(struct shm_ring *r, const struct iovec *iov, int niov, size_t len,

@@ -131,26 +131,35 @@ static int seg_map(struct shm_seg *s, int64_t patience)
     }
 }
 
+/* Sizes, maps and formats the fresh, empty file s->fd. */
+static int seg_build(struct shm_seg *s, const struct shm_geom *g)
+{
+    uint64_t ring_size = pow2_at_least(g->ring_size ? g->ring_size : SHM_RING_DEFAULT);
+    void *p;
+    int rc = ipcx__fd_truncate(s->fd, SHM_HDR + ring_size);
+    if (rc == 0)
+        rc = ipcx__map(s->fd, (size_t)(SHM_HDR + ring_size), 1, &p);
+    if (rc < 0)
+        return rc;
+    s->hdr = p;
+    s->map_size = (size_t)(SHM_HDR + ring_size);
+    seg_format(s->hdr, ring_size, g);
+    return seg_adopt(s, SHM_HDR + ring_size);
+}
+
 static int seg_create(struct shm_seg *s, const struct shm_geom *g)
 {
     int fd = ipcx__shm_create(s->name, g->mode);
     if (fd < 0)
         return fd;
     s->fd = fd;
-    uint64_t ring_size = pow2_at_least(g->ring_size ? g->ring_size : SHM_RING_DEFAULT);
-    void *p;
-    int rc = ipcx__fd_truncate(fd, SHM_HDR + ring_size);
-    if (rc == 0)
-        rc = ipcx__map(fd, (size_t)(SHM_HDR + ring_size), 1, &p);
+    s->created = 1;
+    int rc = seg_build(s, g);
     if (rc < 0) {
         ipcx__shm_unlink(s->name);
-        return rc;
+        s->created = 0;
     }
-    s->hdr = p;
-    s->map_size = (size_t)(SHM_HDR + ring_size);
-    s->created = 1;
-    seg_format(s->hdr, ring_size, g);
-    return seg_adopt(s, SHM_HDR + ring_size);
+    return rc;
 }
 
 /* Claims a free registry slot: the first whose OFD byte nobody holds. */
@@ -215,6 +224,45 @@ int shm_seg_open(struct shm_seg *s, const char *name, const struct shm_geom *wan
     return rc;
 }
 
+int shm_seg_pair(struct shm_seg *a, struct shm_seg *b, const struct shm_geom *g, unsigned role_a,
+                 unsigned role_b)
+{
+    memset(a, 0, sizeof *a);
+    memset(b, 0, sizeof *b);
+    a->fd = b->fd = -1;
+    a->slot = b->slot = -1;
+    int rc = ipcx__memfd_create("ipcx-shm-pair");
+    if (rc < 0)
+        return rc;
+    a->fd = rc;
+    if ((rc = seg_build(a, g)) == 0 && (rc = ipcx__ofd_lock(a->fd, SHM_LOCK_ATTACH, 0)) == 0)
+        rc = seg_claim_slot(a, role_a);
+    /* b needs an open file description of its own, or the kernel could not tell its locks
+     * from a's once a fork() has put the two ends in different processes. */
+    if (rc == 0 && (rc = ipcx__fd_reopen(a->fd)) >= 0) {
+        b->fd = rc;
+        rc = seg_map(b, 0);
+    }
+    if (rc == 0 && (rc = ipcx__ofd_lock(b->fd, SHM_LOCK_ATTACH, 0)) == 0)
+        rc = seg_claim_slot(b, role_b);
+    if (rc < 0) {
+        shm_seg_close(b);
+        shm_seg_close(a);
+    }
+    return rc;
+}
+
+int shm_seg_peer_alive(const struct shm_seg *s, unsigned role)
+{
+    for (int i = 0; i < SHM_SLOTS; i++) {
+        if (i == s->slot || !(atomic_load(&s->hdr->slots[i].role) & role))
+            continue;
+        if (ipcx__ofd_held(s->fd, SHM_LOCK_SLOT0 + (uint64_t)i))
+            return 1;
+    }
+    return 0;
+}
+
 int shm_seg_owned(const struct shm_seg *s)
 {
     return s->owner_pid == ipcx__self_pid();
@@ -223,18 +271,14 @@ int shm_seg_owned(const struct shm_seg *s)
 void shm_seg_close(struct shm_seg *s)
 {
     /*
-     * A process that inherited this endpoint through fork() shares its open
-     * file description, so unlocking here would release the owner's locks:
-     * it only drops its own mapping and descriptor.
+     * Nothing shared is touched and no lock is released by hand: the kernel
+     * drops this endpoint's locks when the last descriptor of its open file
+     * description closes. After fork() parent and child share that
+     * description, so whichever keeps the endpoint keeps it alive; an explicit
+     * unlock here would release the other process's hold. Only the process
+     * that opened it decides whether it was the last one and removes the name.
      */
-    int owned = shm_seg_owned(s);
-    if (owned && s->hdr && s->slot >= 0) {
-        struct shm_slot *sl = &s->hdr->slots[s->slot];
-        atomic_store(&sl->armed, 0);
-        atomic_store(&sl->role, 0);
-        ipcx__ofd_unlock(s->fd, SHM_LOCK_SLOT0 + (uint64_t)s->slot);
-    }
-    if (owned && s->fd >= 0 && s->hdr && (s->flags & SHM_F_UNLINK_LAST) &&
+    if (shm_seg_owned(s) && s->fd >= 0 && s->hdr && (s->flags & SHM_F_UNLINK_LAST) &&
         ipcx__ofd_lock(s->fd, SHM_LOCK_ATTACH, 1) == 0) {
         /* Nobody else holds the segment. Remove the name only if it is still ours. */
         uint64_t dev, ino, mdev, mino;
@@ -261,11 +305,11 @@ int shm_seg_owner_alive(const struct shm_seg *s, uint32_t id)
 {
     if (id == 0)
         return 0;
+    if (id == s->id)
+        return 1; /* ours: alive by definition (a lock we hold across calls) */
     uint32_t v = id - 1;
     int slot = (int)(v & 63u);
     uint32_t gen = v >> 6;
-    if (slot == s->slot)
-        return 1; /* ours: alive by definition (a lock we hold across calls) */
     if ((atomic_load(&s->hdr->slots[slot].gen) & 0xffffffu) != gen)
         return 0; /* the slot has changed hands since: its old owner is gone */
     return ipcx__ofd_held(s->fd, SHM_LOCK_SLOT0 + (uint64_t)slot);

@@ -50,6 +50,17 @@ struct shm_seg {
 int shm_seg_open(struct shm_seg *s, const char *name, const struct shm_geom *want, unsigned create,
                  unsigned role);
 
+/*
+ * Two endpoints on one new anonymous segment (memfd), for ipcx_pair: a with
+ * role_a, b with role_b, each with its own open file description so that
+ * their kernel locks stay distinct after fork().
+ */
+int shm_seg_pair(struct shm_seg *a, struct shm_seg *b, const struct shm_geom *g, unsigned role_a,
+                 unsigned role_b);
+
+/* 1 if some other live endpoint holds a slot with one of role's bits (a system call per slot). */
+int shm_seg_peer_alive(const struct shm_seg *s, unsigned role);
+
 /* 1 in the process that opened the endpoint, 0 in a child that inherited it by fork(). */
 int shm_seg_owned(const struct shm_seg *s);
 

@@ -25,6 +25,7 @@
 #define LOCK_SPINS     256
 #define LOCK_SLICE_NS  (10 * IPCX_MSEC) /* how often a lock waiter checks its owner is alive */
 #define SPIN_CLOCK_MOD 64u              /* spin iterations between clock reads */
+#define PEER_SLICE_NS  (20 * IPCX_MSEC) /* how often a pair's waiter checks its peer is alive */
 
 static void ring_bells(struct shm_ring *r)
 {
@@ -54,12 +55,19 @@ void shm_wake(struct shm_ring *r, _Atomic uint32_t *w)
         ring_bells(r);
 }
 
-/* Spins up to the spin budget; 0 when ready, 1 when it is time to sleep, or a deadline error. */
+/* Pairs: the peer is gone and what we wait for cannot come. */
+static int peer_gone(struct shm_ring *r, int (*ready)(struct shm_ring *))
+{
+    return r->watch_role && !shm_seg_peer_alive(&r->seg, r->watch_role) && !ready(r);
+}
+
+/* Spins up to the spin budget; 0 when ready, 1 when it is time to sleep, or an error. */
 static int wait_spin(struct shm_ring *r, int (*ready)(struct shm_ring *), ipcx__deadline dl)
 {
     if (r->spin_ns == 0)
         return 1;
-    int64_t until = r->spin_ns < 0 ? IPCX__NEVER : ipcx__now_ns() + r->spin_ns;
+    int64_t start = ipcx__now_ns(), look = start + PEER_SLICE_NS;
+    int64_t until = r->spin_ns < 0 ? IPCX__NEVER : start + r->spin_ns;
     for (unsigned n = 1;; n++) {
         if (ready(r))
             return 0;
@@ -70,6 +78,11 @@ static int wait_spin(struct shm_ring *r, int (*ready)(struct shm_ring *), ipcx__
                 return IPCX_ETIMEDOUT;
             if (now >= until)
                 return 1;
+            if (now >= look) { /* a spin-only pair must notice its peer's death too */
+                if (peer_gone(r, ready))
+                    return IPCX_EPIPE;
+                look = now + PEER_SLICE_NS;
+            }
         }
     }
 }
@@ -80,7 +93,7 @@ int shm_wait(struct shm_ring *r, _Atomic uint32_t *w, int (*ready)(struct shm_ri
     if (ready(r))
         return 0;
     if (dl == 0)
-        return IPCX_EAGAIN;
+        return peer_gone(r, ready) ? IPCX_EPIPE : IPCX_EAGAIN;
     int rc = wait_spin(r, ready, dl);
     if (rc <= 0)
         return rc;
@@ -94,9 +107,18 @@ int shm_wait(struct shm_ring *r, _Atomic uint32_t *w, int (*ready)(struct shm_ri
         atomic_thread_fence(memory_order_seq_cst);
         if (ready(r))
             return 0;
-        rc = ipcx__futex_wait((uint32_t *)w, v, dl);
+        ipcx__deadline until = dl;
+        if (r->watch_role) { /* a dead peer wakes nobody: look every slice */
+            if (peer_gone(r, ready))
+                return IPCX_EPIPE;
+            int64_t slice = ipcx__now_ns() + PEER_SLICE_NS;
+            until = slice < dl ? slice : dl;
+        }
+        rc = ipcx__futex_wait((uint32_t *)w, v, until);
         if (ready(r))
             return 0;
+        if (rc == IPCX_ETIMEDOUT && until != dl)
+            continue;
         if (rc < 0)
             return rc;
     }

@@ -82,7 +82,7 @@ static int fifo_open(struct ipcx__ep *ep)
 
 static int fifo_unlink(const char *addr)
 {
-    return addr[0] == '/' ? ipcx__path_unlink(addr) : IPCX_EBADURL;
+    return addr[0] == '/' ? ipcx__path_unlink_if(addr, 1) : IPCX_EBADURL;
 }
 
 static void fifo_close(struct ipcx__ep *ep)

@@ -1,8 +1,9 @@
 /*
  * shm.c: the shm:// transport: "shm://name" names a POSIX shared-memory
- * mailbox (/dev/shm/ipcx.name) carried by the engine in src/shm. This file
- * only maps options to the segment's geometry and the engine to the ops
- * table; it must never touch the segment's bytes itself.
+ * mailbox (/dev/shm/ipcx.name) carried by the engine in src/shm, and
+ * ipcx_pair("shm://") makes two endpoints joined by two anonymous rings.
+ * This file only maps options to the segment's geometry and the engine to
+ * the ops table; it must never touch the segment's bytes itself.
  */
 #include <stdio.h>
 #include <string.h>
@@ -13,21 +14,26 @@
 
 #define SHM_SPIN_DEFAULT (5 * IPCX_USEC) /* MEASURED.md: ~5 us of spinning hides most wake-ups */
 
+/* A named endpoint uses ring[0] both ways; a pair end sends on ring[0] and receives on ring[1]. */
 struct shm_ep {
     struct ipcx__ep base;
-    struct shm_ring ring;
+    struct shm_ring ring[2];
+    int pair;
 };
 
-static struct shm_ring *ring_of(struct ipcx__ep *ep)
+static struct shm_ring *tx_of(struct ipcx__ep *ep)
 {
-    return &((struct shm_ep *)ep)->ring;
+    return &((struct shm_ep *)ep)->ring[0];
 }
 
-static int shm_open_ep(struct ipcx__ep *ep)
+static struct shm_ring *rx_of(struct ipcx__ep *ep)
 {
-    const ipcx_opts *o = &ep->opts;
-    if (o->capacity != 0)
-        return IPCX_ENOTSUP; /* a shm ring is sized in bytes: opts.buffer_size */
+    struct shm_ep *e = (struct shm_ep *)ep;
+    return &e->ring[e->pair];
+}
+
+static struct shm_geom geom_of(const ipcx_opts *o)
+{
     struct shm_geom g = {
         .ring_size = o->buffer_size,
         .max_msg = o->max_msg,
@@ -37,60 +43,107 @@ static int shm_open_ep(struct ipcx__ep *ep)
                  (o->on_full == IPCX_FULL_FAIL ? SHM_F_FAIL : 0u),
         .mode = o->mode,
     };
-    if (o->buffer_size > SHM_RING_MAX)
-        return IPCX_EINVAL;
-    int64_t spin = o->spin_ns ? o->spin_ns : SHM_SPIN_DEFAULT;
-    struct shm_ring *r = ring_of(ep);
-    int rc = shm_ring_open(r, ep->addr, &g, o->create, ep->role, spin);
-    if (rc < 0)
-        return rc;
-    /* The mailbox's creator chose these; every endpoint follows them. */
+    return g;
+}
+
+static int64_t spin_of(const ipcx_opts *o)
+{
+    return o->spin_ns ? o->spin_ns : SHM_SPIN_DEFAULT;
+}
+
+/* The creator of a mailbox chose these; every endpoint follows them. */
+static void adopt(struct ipcx__ep *ep, const struct shm_ring *r)
+{
     ep->opts.max_msg = (size_t)r->seg.max_msg;
     ep->opts.on_full = (r->seg.flags & SHM_F_OVERWRITE) ? IPCX_FULL_OVERWRITE
                        : (r->seg.flags & SHM_F_FAIL)    ? IPCX_FULL_FAIL
                                                         : IPCX_FULL_BLOCK;
+}
+
+static int shm_open_ep(struct ipcx__ep *ep)
+{
+    const ipcx_opts *o = &ep->opts;
+    if (o->capacity != 0)
+        return IPCX_ENOTSUP; /* a shm ring is sized in bytes: opts.buffer_size */
+    if (o->buffer_size > SHM_RING_MAX)
+        return IPCX_EINVAL;
+    struct shm_geom g = geom_of(o);
+    int rc = shm_ring_open(tx_of(ep), ep->addr, &g, o->create, ep->role, spin_of(o));
+    if (rc == 0)
+        adopt(ep, tx_of(ep));
+    return rc;
+}
+
+static void shm_close(struct ipcx__ep *ep)
+{
+    struct shm_ep *e = (struct shm_ep *)ep;
+    shm_ring_close(&e->ring[0]);
+    if (e->pair)
+        shm_ring_close(&e->ring[1]);
+}
+
+static int shm_pair(struct ipcx__ep *a, struct ipcx__ep *b)
+{
+    const ipcx_opts *o = &a->opts;
+    if (o->capacity != 0)
+        return IPCX_ENOTSUP;
+    if (o->buffer_size > SHM_RING_MAX || o->on_full == IPCX_FULL_OVERWRITE)
+        return o->on_full == IPCX_FULL_OVERWRITE ? IPCX_ENOTSUP : IPCX_EINVAL;
+    struct shm_ep *ea = (struct shm_ep *)a, *eb = (struct shm_ep *)b;
+    struct shm_geom g = geom_of(o);
+    int rc = shm_ring_pair(&ea->ring[0], &eb->ring[1], &g, spin_of(o));
+    if (rc < 0)
+        return rc;
+    if ((rc = shm_ring_pair(&eb->ring[0], &ea->ring[1], &g, spin_of(o))) < 0) {
+        shm_ring_close(&ea->ring[0]);
+        shm_ring_close(&eb->ring[1]);
+        return rc;
+    }
+    ea->pair = eb->pair = 1;
+    adopt(a, &ea->ring[0]);
+    adopt(b, &eb->ring[0]);
     return 0;
 }
 
 static int shm_send(struct ipcx__ep *ep, const struct iovec *iov, int niov, size_t len,
                     ipcx__deadline dl)
 {
-    return shm_ring_send(ring_of(ep), iov, niov, len, dl);
+    return shm_ring_send(tx_of(ep), iov, niov, len, dl);
 }
 
 static int shm_recv(struct ipcx__ep *ep, struct ipcx__rbuf *rb, ipcx__deadline dl)
 {
-    return shm_ring_recv(ring_of(ep), rb->buf, rb->cap, &rb->len, rb->alloc ? &rb->buf : NULL, dl);
+    return shm_ring_recv(rx_of(ep), rb->buf, rb->cap, &rb->len, rb->alloc ? &rb->buf : NULL, dl);
 }
 
 static int shm_loan(struct ipcx__ep *ep, size_t size, void **bufp, ipcx__deadline dl)
 {
-    return shm_ring_loan(ring_of(ep), size, bufp, dl);
+    return shm_ring_loan(tx_of(ep), size, bufp, dl);
 }
 
 static int shm_commit(struct ipcx__ep *ep, const void *buf, size_t len, int cancel)
 {
-    return shm_ring_commit(ring_of(ep), buf, len, cancel);
+    return shm_ring_commit(tx_of(ep), buf, len, cancel);
 }
 
 static int shm_view(struct ipcx__ep *ep, const void **bufp, size_t *lenp, ipcx__deadline dl)
 {
-    return shm_ring_view(ring_of(ep), bufp, lenp, dl);
+    return shm_ring_view(rx_of(ep), bufp, lenp, dl);
 }
 
 static int shm_release(struct ipcx__ep *ep, const void *buf)
 {
-    return shm_ring_release(ring_of(ep), buf);
+    return shm_ring_release(rx_of(ep), buf);
 }
 
 static int shm_pollfd(struct ipcx__ep *ep)
 {
-    return shm_ring_pollfd(ring_of(ep));
+    return shm_ring_pollfd(rx_of(ep));
 }
 
 static void shm_stats(struct ipcx__ep *ep, ipcx_stats *st)
 {
-    struct shm_ring *r = ring_of(ep);
+    struct shm_ring *r = rx_of(ep);
     uint64_t waiting;
     unsigned senders, receivers;
     shm_ring_counts(r, &waiting, &senders, &receivers);
@@ -152,17 +205,12 @@ static int shm_list(int (*fn)(const ipcx_mailbox_info *info, void *arg), void *a
     return shm_seg_each(list_one, &c);
 }
 
-static void shm_close(struct ipcx__ep *ep)
-{
-    shm_ring_close(ring_of(ep));
-}
-
 const struct ipcx__transport ipcx__transport_shm = {
     .scheme = "shm",
-    .caps = IPCX__CAP_OPEN | IPCX__CAP_BOTH | IPCX__CAP_OVERWRITE,
+    .caps = IPCX__CAP_OPEN | IPCX__CAP_PAIR | IPCX__CAP_BOTH | IPCX__CAP_OVERWRITE,
     .ep_size = sizeof(struct shm_ep),
     .open = shm_open_ep,    /* creates or attaches; may wait up to 200 ms for a creator */
-    .pair = NULL,           /* named mailboxes only (pairs: a later memfd backend) */
+    .pair = shm_pair,       /* two anonymous SPSC rings (memfd); each end watches the other */
     .send = shm_send,       /* spins, then sleeps on a futex up to the deadline; send_mu held */
     .recv = shm_recv,       /* the same; recv_mu held */
     .loan = shm_loan,       /* a record reserved in the ring; send side kept until commit */

@@ -88,7 +88,7 @@ static int unix_pair(struct ipcx__ep *a, struct ipcx__ep *b)
 
 static int unix_unlink(const char *addr)
 {
-    return unix_is_path(addr) ? ipcx__path_unlink(addr) : IPCX_ENOTSUP;
+    return unix_is_path(addr) ? ipcx__path_unlink_if(addr, 0) : IPCX_ENOTSUP;
 }
 
 static void unix_close(struct ipcx__ep *ep)

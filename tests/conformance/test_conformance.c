@@ -23,6 +23,7 @@ static const th_scheme schemes[] = {
     {"tcp6", "tcp://", TH_ADDR_TCP6, NULL, 0},
     {"shm", "shm://", TH_ADDR_NAME, NULL, 0},
     {"shm-spsc", "shm://", TH_ADDR_NAME, NULL, IPCX_F_SPSC},
+    {"shm-pair", "shm://", TH_ADDR_PAIR, NULL, 0},
 };
 #define NSCHEMES (sizeof schemes / sizeof schemes[0])
 
