@@ -33,9 +33,11 @@
 #define SHM_F_FAIL        0x8u /* a full ring fails the send at once */
 
 /* OFD lock bytes on the segment's file: every endpoint holds a shared lock on
- * SHM_LOCK_ATTACH while open; slot i's owner holds SHM_LOCK_SLOT0 + i. */
+ * SHM_LOCK_ATTACH while open; slot i's owner holds SHM_LOCK_SLOT0 + i; in an
+ * SPSC mailbox the one sender holds SHM_LOCK_ROLE0, the one receiver the next. */
 #define SHM_LOCK_ATTACH 0u
 #define SHM_LOCK_SLOT0  1u
+#define SHM_LOCK_ROLE0  (SHM_LOCK_SLOT0 + SHM_SLOTS)
 
 /*
  * A record in the ring: 16-byte header, then len payload bytes, padded to

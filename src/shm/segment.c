@@ -162,24 +162,35 @@ static int seg_create(struct shm_seg *s, const struct shm_geom *g)
     return rc;
 }
 
+/*
+ * SPSC admission: at most one live endpoint per role, even when several open
+ * at once. The kernel arbitrates: an SPSC endpoint holds an exclusive OFD lock
+ * on its role's byte (SHM_LOCK_ROLE0 + role bit), which it can only get while
+ * no live endpoint of that role holds it, and which vanishes with its holder.
+ */
+static int seg_admit(struct shm_seg *s, unsigned role)
+{
+    for (unsigned bit = 0; bit < 2; bit++) {
+        if (!(role & (1u << bit)))
+            continue;
+        if (ipcx__ofd_lock(s->fd, SHM_LOCK_ROLE0 + bit, 1) < 0) {
+            if (bit == 1 && (role & 1u))
+                ipcx__ofd_unlock(s->fd, SHM_LOCK_ROLE0);
+            return IPCX_EBUSY;
+        }
+    }
+    return 0;
+}
+
 /* Claims a free registry slot: the first whose OFD byte nobody holds. */
 static int seg_claim_slot(struct shm_seg *s, unsigned role)
 {
+    if ((s->flags & SHM_F_SPSC) && seg_admit(s, role) < 0)
+        return IPCX_EBUSY;
     for (int i = 0; i < SHM_SLOTS; i++) {
         if (ipcx__ofd_lock(s->fd, SHM_LOCK_SLOT0 + (uint64_t)i, 1) < 0)
             continue;
         struct shm_slot *sl = &s->hdr->slots[i];
-        if (s->flags & SHM_F_SPSC) {
-            /* One endpoint per role: refuse if a live slot already has ours. */
-            for (int j = 0; j < SHM_SLOTS; j++) {
-                if (j == i || !(atomic_load(&s->hdr->slots[j].role) & role))
-                    continue;
-                if (ipcx__ofd_held(s->fd, SHM_LOCK_SLOT0 + (uint64_t)j)) {
-                    ipcx__ofd_unlock(s->fd, SHM_LOCK_SLOT0 + (uint64_t)i);
-                    return IPCX_EBUSY;
-                }
-            }
-        }
         uint32_t gen = atomic_fetch_add(&sl->gen, 1) + 1;
         atomic_store(&sl->pid, ipcx__self_pid());
         atomic_store(&sl->armed, 0);
@@ -190,7 +201,7 @@ static int seg_claim_slot(struct shm_seg *s, unsigned role)
         s->owner_pid = ipcx__self_pid();
         return 0;
     }
-    return IPCX_EBUSY;
+    return IPCX_EBUSY; /* the role locks go with the descriptor, which the caller closes */
 }
 
 int shm_seg_open(struct shm_seg *s, const char *name, const struct shm_geom *want, unsigned create,
