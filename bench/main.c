@@ -3,10 +3,13 @@
  * processes one per core, runs every selected (mechanism, size, pattern) cell
  * once per round with the mechanisms interleaved, and prints medians across
  * rounds, their spread, and library/raw ratios measured in the same run. Each
- * cell is a fresh fork: setup before fork, open/connect with barriers over a
- * control pipe, the timed workload, teardown. The control pipe only carries
- * barriers and results, never anything that is timed. It must never contain
- * a mechanism's or a workload's own code (see mech_*.c and workload.c).
+ * cell is a fresh fork (re-executed for mechanisms that ask, MECH_F_FRESH_CHILD):
+ * setup before fork, open/connect with barriers over a control pipe, the timed
+ * workload, teardown. A mechanism that cannot run (a peer library not built,
+ * its daemon not started) is skipped with its reason, printed once. The control
+ * pipe only carries barriers and results, never anything that is timed. It
+ * must never contain a mechanism's or a workload's own code (see mech_*.c and
+ * workload.c).
  */
 #include <ipcx.h>
 
@@ -61,8 +64,24 @@ struct ctl_msg {
 
 struct cell {
     int ok;
+    int skipped; /* the mechanism's unavailable() gave a reason; never run */
     struct wl_result res;
 };
+
+/*
+ * The state a re-executed child needs (MECH_F_FRESH_CHILD), passed as bytes
+ * through a pipe inherited across exec: names, not pointers.
+ */
+struct fresh_state {
+    char mech[64];
+    char workload[32];
+    struct wl_params params;
+    struct mech_setup setup;
+    int pin;
+};
+
+/* The run's options (set once in main, read by the cell runner and the report). */
+static const struct options *opt;
 
 /* Placement, as observed. */
 static struct {
@@ -113,10 +132,13 @@ static void list_all(void)
 {
     int nw = name_width(mech_table, (size_t)-1);
     printf("mechanisms:\n");
-    for (size_t i = 0; mech_table[i] != NULL; i++)
-        printf("  %-*s %s%s%s\n", nw, mech_table[i]->name, mech_table[i]->what,
-               mech_table[i]->baseline ? "; compared with " : "",
-               mech_table[i]->baseline ? mech_table[i]->baseline : "");
+    for (size_t i = 0; mech_table[i] != NULL; i++) {
+        const struct mech *m = mech_table[i];
+        const char *why = m->unavailable ? m->unavailable(NULL) : NULL;
+        printf("  %-*s %s%s%s%s%s%s\n", nw, m->name, m->what, m->baseline ? "; compared with " : "",
+               m->baseline ? m->baseline : "", why ? " [skipped: " : "", why ? why : "",
+               why ? "]" : "");
+    }
     printf("patterns:\n");
     for (size_t i = 0; wl_table[i] != NULL; i++)
         printf("  %-*s %s\n", nw, wl_table[i]->name, wl_table[i]->what);
@@ -403,9 +425,21 @@ static void *alloc_msg(size_t size)
     return p;
 }
 
+/*
+ * How a child ends: a plain fork leaves with _exit (the parent's atexit
+ * handlers and stdio buffers are not its own); a re-executed one with exit,
+ * so that its libraries' destructors run (iceoryx unregisters from RouDi).
+ */
+static void child_exit(int fresh, int status)
+{
+    if (fresh)
+        exit(status);
+    _exit(status);
+}
+
 /* The child half of a cell; never returns. */
 static void cell_child(const struct mech *m, const struct workload *w, const struct wl_params *p,
-                       const struct mech_setup *s, int rfd, int wfd, int pin)
+                       const struct mech_setup *s, int rfd, int wfd, int pin, int fresh)
 {
     struct mech_ep ep;
     struct ctl_msg msg = {0, -1, 0, 0.0}, go;
@@ -418,11 +452,17 @@ static void cell_child(const struct mech *m, const struct workload *w, const str
     ep.side = SIDE_CHILD;
     ep.msg_size = p->msg_size;
     msg.rc = (tx == NULL || rx == NULL) ? -ENOMEM : m->open(s, &ep);
-    if (ctl_write(wfd, &msg) < 0 || msg.rc < 0 || ctl_read(rfd, &go) < 0 || go.rc < 0)
-        _exit(1);
+    if (ctl_write(wfd, &msg) < 0 || msg.rc < 0 || ctl_read(rfd, &go) < 0 || go.rc < 0) {
+        if (fresh && msg.rc == 0)
+            m->close(&ep); /* so that its libraries leave cleanly */
+        child_exit(fresh, 1);
+    }
     msg.rc = m->connect ? m->connect(s, &ep) : 0;
-    if (ctl_write(wfd, &msg) < 0 || msg.rc < 0 || ctl_read(rfd, &go) < 0 || go.rc < 0)
-        _exit(1);
+    if (ctl_write(wfd, &msg) < 0 || msg.rc < 0 || ctl_read(rfd, &go) < 0 || go.rc < 0) {
+        if (fresh)
+            m->close(&ep);
+        child_exit(fresh, 1);
+    }
     msg.cpu_ns = cpu_now_ns();
     msg.rc = w->child(m, &ep, p, tx, rx, &msg.errors);
     msg.cpu_ns = cpu_now_ns() - msg.cpu_ns;
@@ -430,7 +470,73 @@ static void cell_child(const struct mech *m, const struct workload *w, const str
     if (ctl_write(wfd, &msg) == 0)
         (void)ctl_read(rfd, &go);
     m->close(&ep);
-    _exit(0);
+    child_exit(fresh, 0);
+}
+
+/*
+ * MECH_F_FRESH_CHILD: instead of running the child half in this fork, run it
+ * in a fresh ipcx-bench (exec of /proc/self/exe --cell-child STATEFD RFD WFD),
+ * handing it the cell's state through a pipe. Never returns.
+ */
+static void cell_exec_child(const struct mech *m, const struct workload *w,
+                            const struct wl_params *p, const struct mech_setup *s, int rfd, int wfd,
+                            int pin)
+{
+    struct fresh_state st;
+    char a_state[16], a_rfd[16], a_wfd[16];
+    int sp[2];
+    memset(&st, 0, sizeof st);
+    snprintf(st.mech, sizeof st.mech, "%s", m->name);
+    snprintf(st.workload, sizeof st.workload, "%s", w->name);
+    st.params = *p;
+    st.setup = *s;
+    st.setup.run_sizes = NULL; /* the parent's memory */
+    st.setup.run_nsizes = 0;
+    st.pin = pin;
+    /* The state is far below the pipe's capacity: the write cannot block. */
+    if (pipe(sp) < 0 || write(sp[1], &st, sizeof st) != (ssize_t)sizeof st) {
+        fprintf(stderr, "ipcx-bench: %s: cannot hand the cell to a fresh child: %s\n", m->name,
+                strerror(errno));
+        _exit(1);
+    }
+    close(sp[1]);
+    if (fcntl(rfd, F_SETFD, 0) < 0 || fcntl(wfd, F_SETFD, 0) < 0) {
+        fprintf(stderr, "ipcx-bench: %s: fcntl: %s\n", m->name, strerror(errno));
+        _exit(1);
+    }
+    snprintf(a_state, sizeof a_state, "%d", sp[0]);
+    snprintf(a_rfd, sizeof a_rfd, "%d", rfd);
+    snprintf(a_wfd, sizeof a_wfd, "%d", wfd);
+    execl("/proc/self/exe", "ipcx-bench", "--cell-child", a_state, a_rfd, a_wfd, (char *)NULL);
+    fprintf(stderr, "ipcx-bench: %s: exec /proc/self/exe: %s\n", m->name, strerror(errno));
+    _exit(1);
+}
+
+/* The re-executed child (ipcx-bench --cell-child STATEFD RFD WFD); never returns. */
+static void cell_fresh_child(char **argv)
+{
+    struct fresh_state st;
+    const struct mech *m;
+    const struct workload *w;
+    int sfd = atoi(argv[2]), rfd = atoi(argv[3]), wfd = atoi(argv[4]);
+    size_t got = 0;
+    while (got < sizeof st) {
+        ssize_t n = read(sfd, (char *)&st + got, sizeof st - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    close(sfd);
+    st.mech[sizeof st.mech - 1] = st.workload[sizeof st.workload - 1] = '\0';
+    m = got == sizeof st ? mech_find(st.mech) : NULL;
+    w = m != NULL ? wl_find(st.workload) : NULL;
+    if (w == NULL) {
+        fprintf(stderr, "ipcx-bench --cell-child: bad cell state\n");
+        _exit(1);
+    }
+    cell_child(m, w, &st.params, &st.setup, rfd, wfd, st.pin, 1);
 }
 
 /*
@@ -454,6 +560,8 @@ static int cell_run(const struct mech *m, const struct workload *w, const struct
     memset(&ep, 0, sizeof ep);
     s.msg_size = p->msg_size;
     s.cell_id = cell_id;
+    s.run_sizes = opt->sizes;
+    s.run_nsizes = opt->nsizes;
     ep.side = SIDE_PARENT;
     ep.msg_size = p->msg_size;
     if (tx == NULL || rx == NULL) {
@@ -479,7 +587,9 @@ static int cell_run(const struct mech *m, const struct workload *w, const struct
     if (pid == 0) {
         close(p2c[1]);
         close(c2p[0]);
-        cell_child(m, w, p, &s, p2c[0], c2p[1], pin);
+        if (m->flags & MECH_F_FRESH_CHILD)
+            cell_exec_child(m, w, p, &s, p2c[0], c2p[1], pin);
+        cell_child(m, w, p, &s, p2c[0], c2p[1], pin, 0);
     }
     close(p2c[0]);
     close(c2p[1]);
@@ -553,10 +663,53 @@ out_pipes:
     return rc;
 }
 
+/* --- skipped mechanisms ------------------------------------------------------------ */
+
+#define MAX_SKIP_LINES 32
+
+/* The distinct (mechanism, reason) pairs printed so far: each is printed once per run. */
+static struct {
+    const struct mech *m;
+    char why[256];
+} skip_seen[MAX_SKIP_LINES];
+static size_t nskip_seen;
+
+/*
+ * Asks the mechanism whether a cell of this size can run; prints a reason
+ * the first time it is seen (one line per mechanism and reason, not per
+ * cell) and returns it, or NULL when the cell can run.
+ */
+static const char *cell_skip(const struct mech *m, size_t msg_size, int progress)
+{
+    struct mech_setup probe;
+    const char *why;
+    if (m->unavailable == NULL)
+        return NULL;
+    memset(&probe, 0, sizeof probe);
+    probe.msg_size = msg_size;
+    probe.run_sizes = opt->sizes;
+    probe.run_nsizes = opt->nsizes;
+    why = m->unavailable(&probe);
+    if (why == NULL)
+        return NULL;
+    for (size_t i = 0; i < nskip_seen; i++)
+        if (skip_seen[i].m == m && strncmp(skip_seen[i].why, why, sizeof skip_seen[i].why - 1) == 0)
+            return why;
+    if (nskip_seen < MAX_SKIP_LINES) {
+        skip_seen[nskip_seen].m = m;
+        snprintf(skip_seen[nskip_seen].why, sizeof skip_seen[nskip_seen].why, "%s", why);
+        nskip_seen++;
+    }
+    if (progress)
+        fprintf(stderr, "\r            \r");
+    printf("skipped: %s: %s\n", m->name, why);
+    fflush(stdout);
+    return why;
+}
+
 /* --- rounds and the report ------------------------------------------------------- */
 
 static struct cell *cells;
-static const struct options *opt;
 
 static struct cell *cell_at(size_t mi, size_t si, size_t wi, unsigned r)
 {
@@ -569,6 +722,16 @@ static int wl_index(const struct workload *w)
         if (opt->wls[i] == w)
             return (int)i;
     return -1;
+}
+
+/* Whether every cell of a report row (mechanism, size) was skipped. */
+static int row_skipped(size_t mi, size_t si)
+{
+    for (size_t wi = 0; wi < opt->nwls; wi++)
+        for (unsigned r = 0; r < opt->rounds; r++)
+            if (!cell_at(mi, si, wi, r)->skipped)
+                return 0;
+    return 1;
 }
 
 static int mech_index(const char *name)
@@ -694,6 +857,17 @@ static const char *fmt_range(char *buf, size_t cap, struct spread sp, double sca
     return buf;
 }
 
+/* A report row for a (mechanism, size) that never ran: its reason was printed when first met. */
+static int print_if_skipped(int nw, size_t mi, size_t si)
+{
+    char b[32];
+    if (!row_skipped(mi, si))
+        return 0;
+    printf("%-*s %6s   skipped (see the skipped: line above)\n", nw, opt->mechs[mi]->name,
+           fmt_size(b, sizeof b, opt->sizes[si]));
+    return 1;
+}
+
 static void print_report(void)
 {
     int nw = name_width(opt->mechs, opt->nmechs);
@@ -701,13 +875,16 @@ static void print_report(void)
     char b[8][64];
 
     printf("\nMedians across %u rounds. Latency is one way (round trip / 2) in microseconds;\n"
-           "MB/s is 10^6 payload bytes per second. lat/raw = ipcx p50 / raw p50 and\n"
-           "tput/raw = ipcx msgs/s / raw msgs/s, each the median of per-round ratios.\n\n",
+           "MB/s is 10^6 payload bytes per second. lat/raw = p50 / the baseline's p50 and\n"
+           "tput/raw = msgs/s / the baseline's msgs/s (the baseline: the raw mechanism or\n"
+           "floor --list names), each the median of per-round ratios.\n\n",
            opt->rounds);
     printf("%-*s %6s %9s %9s %9s %11s %10s %9s %9s\n", nw, "mechanism", "size", "p50 us", "p90 us",
            "p99 us", "msgs/s", "MB/s", "lat/raw", "tput/raw");
     for (size_t si = 0; si < opt->nsizes; si++) {
         for (size_t mi = 0; mi < opt->nmechs; mi++) {
+            if (print_if_skipped(nw, mi, si))
+                continue;
             printf("%-*s %6s %9s %9s %9s %11s %10s %9s %9s\n", nw, opt->mechs[mi]->name,
                    fmt_size(b[0], sizeof b[0], opt->sizes[si]),
                    fmt_num(b[1], sizeof b[1], spread_of(mi, si, wp, MET_P50).med, 1e3),
@@ -726,6 +903,8 @@ static void print_report(void)
            "msgs/s", "lat/raw", "tput/raw");
     for (size_t si = 0; si < opt->nsizes; si++) {
         for (size_t mi = 0; mi < opt->nmechs; mi++) {
+            if (print_if_skipped(nw, mi, si))
+                continue;
             printf("%-*s %6s %15s %9s %17s %13s %13s\n", nw, opt->mechs[mi]->name,
                    fmt_size(b[0], sizeof b[0], opt->sizes[si]),
                    fmt_range(b[1], sizeof b[1], spread_of(mi, si, wp, MET_P50), 1e3, 0),
@@ -754,13 +933,16 @@ static void print_cpu(void)
     printf("%-*s %6s %12s %9s %12s %9s\n", nw, "mechanism", "size", "pingpong cpu", "cpu/raw",
            "stream cpu", "cpu/raw");
     for (size_t si = 0; si < opt->nsizes; si++)
-        for (size_t mi = 0; mi < opt->nmechs; mi++)
+        for (size_t mi = 0; mi < opt->nmechs; mi++) {
+            if (print_if_skipped(nw, mi, si))
+                continue;
             printf("%-*s %6s %12s %9s %12s %9s\n", nw, opt->mechs[mi]->name,
                    fmt_size(b[0], sizeof b[0], opt->sizes[si]),
                    fmt_num(b[1], sizeof b[1], spread_of(mi, si, wp, MET_CPU).med, 1e3),
                    fmt_ratio(b[2], sizeof b[2], ratio_of(mi, si, wp, MET_CPU).med),
                    fmt_num(b[3], sizeof b[3], spread_of(mi, si, ws, MET_CPU).med, 1e3),
                    fmt_ratio(b[4], sizeof b[4], ratio_of(mi, si, ws, MET_CPU).med));
+        }
 }
 
 static void print_header(int argc, char **argv)
@@ -797,10 +979,12 @@ int main(int argc, char **argv)
 {
     static struct options o;
     struct sigaction sa;
-    unsigned cell_id = 0, failed = 0, bad = 0;
+    unsigned cell_id = 0, failed = 0, bad = 0, skipped = 0;
     int progress = isatty(2);
     unsigned mech_failures[MAX_MECHS] = {0};
 
+    if (argc == 5 && strcmp(argv[1], "--cell-child") == 0)
+        cell_fresh_child(argv); /* a MECH_F_FRESH_CHILD cell's child half; never returns */
     if (parse_options(argc, argv, &o) < 0)
         return 2;
     opt = &o;
@@ -831,6 +1015,11 @@ int main(int argc, char **argv)
                     struct wl_params p = {o.sizes[si], o.duration_s, o.count, 0.0};
                     struct cell *c = cell_at(mi, si, wi, r);
                     p.warmup_s = o.duration_s / 5 < 0.1 ? o.duration_s / 5 : 0.1;
+                    if (cell_skip(o.mechs[mi], o.sizes[si], progress) != NULL) {
+                        c->skipped = 1;
+                        skipped++;
+                        continue;
+                    }
                     c->ok = cell_run(o.mechs[mi], o.wls[wi], &p, cell_id++,
                                      o.pin && placement.pinned, &c->res, &mech_failures[mi]) == 0;
                     if (!c->ok)
@@ -851,6 +1040,9 @@ int main(int argc, char **argv)
     print_placement();
     print_report();
     print_cpu();
+    if (skipped)
+        printf("\n%u cells skipped (the skipped: lines say why); they do not count as failures.\n",
+               skipped);
     if (failed || bad)
         printf("\n%u cells failed and %u had bad payloads; they are left out (shown as -).\n",
                failed, bad);

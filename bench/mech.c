@@ -24,14 +24,19 @@ const struct mech *const mech_table[] = {
     &mech_ipcx_shm_sleep,
     &mech_ipcx_shm,
     &mech_ipcx_shm_loan,
-    /* Each raw baseline, then the library mechanisms compared with it. */
+    /* iceoryx: zero copy, polling, compared with the spinning ring like ipcx-shm-spin. */
+    &mech_iceoryx,
+    /* Each raw baseline, then the library mechanisms compared with it, then the peers'. */
     &mech_raw_pipe,
     &mech_ipcx_pipe,
     &mech_raw_unix,
     &mech_ipcx_unix,
     &mech_ipcx_unixpair,
+    &mech_zmq_ipc,
+    &mech_nng_ipc,
     &mech_raw_tcp,
     &mech_ipcx_tcp,
+    &mech_zmq_tcp,
     &mech_raw_fifo,
     &mech_ipcx_fifo,
     NULL,

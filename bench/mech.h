@@ -1,9 +1,10 @@
 /*
  * mech.h: the benchmark's mechanism table. A mechanism is one way of moving
- * fixed-size messages between two processes in both directions (raw syscalls
- * or the library). The workloads and the runner only ever see this table, so
- * a new mechanism is one new table and one line in the registry; it must
- * never time, fill or check messages itself (the workloads do that, once).
+ * fixed-size messages between two processes in both directions (raw syscalls,
+ * the library, or a peer library such as ZeroMQ). The workloads and the runner
+ * only ever see this table, so a new mechanism is one new table and one line
+ * in the registry; it must never time, fill or check messages itself (the
+ * workloads do that, once).
  */
 #ifndef BENCH_MECH_H
 #define BENCH_MECH_H
@@ -24,6 +25,13 @@ enum { SIDE_PARENT = 0, SIDE_CHILD = 1 };
 struct mech_setup {
     size_t msg_size;  /* every message of the cell has this size */
     unsigned cell_id; /* unique per cell within this run (for names) */
+    /*
+     * Every message size of the run, for a mechanism that configures
+     * something once per run (iceoryx's memory pools). Valid in the parent
+     * only: a fresh child (MECH_F_FRESH_CHILD) gets NULL and 0.
+     */
+    const size_t *run_sizes;
+    size_t run_nsizes;
     union {
         unsigned char bytes[MECH_STATE_MAX];
         long double align_ld;
@@ -43,7 +51,17 @@ struct mech_ep {
 };
 
 /*
+ * The child half of the cell runs in a freshly executed ipcx-bench (fork, then
+ * exec of /proc/self/exe), not in a plain fork of the parent: for libraries
+ * with process-wide state that does not survive fork (nng's threads,
+ * iceoryx's runtime singleton). The setup struct reaches the child as bytes,
+ * so it must hold no pointers the child uses. Nothing timed changes.
+ */
+#define MECH_F_FRESH_CHILD 1u
+
+/*
  * One mechanism. Call order in a cell:
+ *   unavailable (parent, may be NULL; a reason skips the cell, nothing below runs)
  *   setup (parent, before fork)
  *   open  (each process, after fork; creates what it receives on, accepts nothing)
  *   -- barrier: both sides have opened --
@@ -58,8 +76,21 @@ struct mech_ep {
  */
 struct mech {
     const char *name;     /* "raw-pipe", "ipcx-unix", ... */
-    const char *baseline; /* the raw mechanism this one is compared with, or NULL */
+    const char *baseline; /* the raw mechanism or floor this one is compared with, or NULL */
     const char *what;     /* one line for --list */
+    unsigned flags;       /* MECH_F_* */
+    /*
+     * Optional (NULL: always available). Returns NULL when a cell of
+     * s->msg_size can run, or why not, in one line that says what to do
+     * ("libzmq not found at build time (apt-get install libzmq3-dev, then
+     * re-run cmake)"); the runner prints each distinct reason once per run,
+     * shows the cells as skipped and does not count them as failures. Called
+     * in the parent before every cell; it may start what the mechanism needs
+     * for the whole run (iceoryx's RouDi) and remember a failure. With s NULL
+     * (--list) it must only report what the build lacks, with no side effects.
+     * A mechanism that is never available may leave every other member NULL.
+     */
+    const char *(*unavailable)(const struct mech_setup *s);
     int (*setup)(struct mech_setup *s);
     int (*open)(const struct mech_setup *s, struct mech_ep *ep);
     int (*connect)(const struct mech_setup *s, struct mech_ep *ep);
@@ -80,16 +111,21 @@ struct mech {
     int (*release)(struct mech_ep *ep, const void *buf);
 };
 
-/* The mechanisms, defined in mech_floor.c, mech_raw.c and mech_ipcx.c. */
+/*
+ * The mechanisms, defined in mech_floor.c, mech_raw.c, mech_ipcx.c and one
+ * file per peer library (mech_zmq.c, mech_nng.c, mech_iceoryx.c; each also
+ * builds without its library, as a table whose unavailable() says so).
+ */
 extern const struct mech mech_floor_cacheline, mech_floor_ring, mech_floor_futex, mech_floor_memcpy;
 extern const struct mech mech_raw_pipe, mech_raw_unix, mech_raw_tcp, mech_raw_fifo;
 extern const struct mech mech_ipcx_pipe, mech_ipcx_unix, mech_ipcx_unixpair, mech_ipcx_tcp,
     mech_ipcx_fifo, mech_ipcx_shm_spin, mech_ipcx_shm_sleep, mech_ipcx_shm, mech_ipcx_shm_loan;
+extern const struct mech mech_zmq_ipc, mech_zmq_tcp, mech_nng_ipc, mech_iceoryx;
 
 /*
  * The registry (mech.c): every mechanism in display order, the hardware
- * floors first, then each library mechanism right after its raw baseline,
- * terminated by NULL.
+ * floors first, then each library mechanism right after its raw baseline
+ * (peer libraries after ipcx's mechanism of the same kind), terminated by NULL.
  */
 extern const struct mech *const mech_table[];
 

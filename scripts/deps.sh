@@ -4,8 +4,9 @@
 # non-root with packages missing it prints the command to run and exits 1.
 #
 # Usage: scripts/deps.sh            build and test dependencies
-#        scripts/deps.sh --bench    also the optional benchmark peers (zmq, nng); a peer that
-#                                   cannot be installed is reported, never an error
+#        scripts/deps.sh --bench    also the optional benchmark peers (ZeroMQ, nng, iceoryx with
+#                                   its RouDi daemon); a peer that cannot be installed is
+#                                   reported, never an error (ipcx-bench then skips it)
 set -euo pipefail
 
 required=(build-essential cmake pkg-config clang libclang-rt-14-dev libcriterion-dev
@@ -14,9 +15,9 @@ optional=()
 
 for arg in "$@"; do
     case $arg in
-    --bench) optional+=(libzmq3-dev libnng-dev) ;;
+    --bench) optional+=(libzmq3-dev libnng-dev libiceoryx-binding-c-dev iceoryx) ;;
     -h | --help)
-        sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     *)

@@ -1,0 +1,221 @@
+# ipcxDocExamples.cmake: the tool behind tests/docs, run in script mode (cmake -P). It reads the
+# reference pages in docs/ref/ and must never write into the source tree: it only writes the file
+# named by OUT, in the build tree. Plain CMake, so checking the docs needs nothing the build does
+# not already need.
+#
+#   cmake -DMODE=extract -DPAGE=docs/ref/ipcx_open.md -DOUT=<build>/ipcx_open.c -P ipcxDocExamples.cmake
+#       Writes the one ```c block under the page's "## EXAMPLE" heading to OUT, preceded by a #line
+#       directive, so a compiler error points at the line of the page, not of the generated file.
+#       Fails if the section is missing or holds no, or more than one, ```c block.
+#
+#   cmake -DMODE=check -DREF_DIR=docs/ref -DHEADER=include/ipcx.h -P ipcxDocExamples.cmake
+#       Fails unless: every page has the man-page sections in order; every function the header
+#       declares with IPCX_API appears, with the header's exact prototype, in some page's SYNOPSIS;
+#       every function prototype in a SYNOPSIS is one the header declares; README.md (the index)
+#       links every page and every page it links exists.
+#
+# Text is handled as whole strings (string(FIND) and string(SUBSTRING)), never split into CMake
+# lists, because C code is full of the ';' and '[' that lists treat specially.
+
+cmake_minimum_required(VERSION 3.25)
+
+set(IPCX_DOC_SECTIONS "NAME" "SYNOPSIS" "DESCRIPTION" "RETURN VALUE" "ERRORS" "EXAMPLE" "SEE ALSO")
+
+# _ipcx_doc_section(<text> <heading> <out-body> <out-offset>): the body of "## <heading>" (up to
+# the next "## " heading or the end) and the offset in <text> where the body starts; -1 if absent.
+function(_ipcx_doc_section text heading out_body out_off)
+    set(text "\n${text}")
+    string(FIND "${text}" "\n## ${heading}\n" at)
+    if(at LESS 0)
+        set(${out_body} "" PARENT_SCOPE)
+        set(${out_off} -1 PARENT_SCOPE)
+        return()
+    endif()
+    string(LENGTH "\n## ${heading}\n" hlen)
+    math(EXPR start "${at} + ${hlen}")
+    string(SUBSTRING "${text}" ${start} -1 rest)
+    string(FIND "${rest}" "\n## " next)
+    if(next GREATER_EQUAL 0)
+        math(EXPR next "${next} + 1") # keep the body's last newline
+        string(SUBSTRING "${rest}" 0 ${next} rest)
+    endif()
+    math(EXPR start "${start} - 1") # the "\n" prepended above
+    set(${out_body} "${rest}" PARENT_SCOPE)
+    set(${out_off} ${start} PARENT_SCOPE)
+endfunction()
+
+# _ipcx_doc_code(<page> <body> <out-code> <out-offset>): the one ```c block of a section body and
+# the offset of its first line in the body. Any other number of ```c blocks is a fatal error.
+function(_ipcx_doc_code page what body out_code out_off)
+    set(body "\n${body}")
+    string(FIND "${body}" "\n```c\n" open)
+    if(open LESS 0)
+        message(FATAL_ERROR "${page}: the ${what} section has no ```c block")
+    endif()
+    math(EXPR start "${open} + 6")
+    string(SUBSTRING "${body}" ${start} -1 rest)
+    string(FIND "${rest}" "\n```" close)
+    if(close LESS 0)
+        message(FATAL_ERROR "${page}: the ${what} section's ```c block is never closed")
+    endif()
+    math(EXPR close "${close} + 1")
+    string(SUBSTRING "${rest}" 0 ${close} code)
+    string(SUBSTRING "${rest}" ${close} -1 after)
+    string(FIND "${after}" "\n```c\n" second)
+    if(second GREATER_EQUAL 0)
+        message(FATAL_ERROR "${page}: the ${what} section has more than one ```c block")
+    endif()
+    math(EXPR start "${start} - 1")
+    set(${out_code} "${code}" PARENT_SCOPE)
+    set(${out_off} ${start} PARENT_SCOPE)
+endfunction()
+
+# _ipcx_doc_norm(<text> <out>): C text reduced for comparison: comments and preprocessor lines
+# dropped, whitespace collapsed, no space inside parentheses or before a comma, IPCX_API removed,
+# and '[' ']' replaced (they would upset any list operation on the result).
+function(_ipcx_doc_norm text out)
+    string(REGEX REPLACE "/\\*([^*]|\\*+[^*/])*\\*+/" " " text "${text}")
+    string(REGEX REPLACE "//[^\n]*" " " text "${text}")
+    # Preprocessor lines, with their backslash continuations.
+    string(REGEX REPLACE "\\\\\n" " " text "${text}")
+    string(REGEX REPLACE "(^|\n)[ \t]*#[^\n]*" "\n" text "${text}")
+    string(REGEX REPLACE "[ \t\r\n]+" " " text "${text}")
+    string(REGEX REPLACE "\\( " "(" text "${text}")
+    string(REGEX REPLACE " \\)" ")" text "${text}")
+    string(REGEX REPLACE " ," "," text "${text}")
+    string(REGEX REPLACE "IPCX_API " "" text "${text}")
+    string(REPLACE "[" "<lb>" text "${text}")
+    string(REPLACE "]" "<rb>" text "${text}")
+    set(${out} "${text}" PARENT_SCOPE)
+endfunction()
+
+# The function prototypes of normalised C text, as a list (no ';' in any of them).
+set(IPCX_DOC_PROTO_RE "[a-z_]+ [a-z_ ]*[*]*ipcx_[a-z0-9_]+\\([^;]*\\)")
+
+function(_ipcx_doc_extract)
+    foreach(v PAGE OUT)
+        if(NOT DEFINED ${v})
+            message(FATAL_ERROR "ipcxDocExamples: MODE=extract needs -D${v}=...")
+        endif()
+    endforeach()
+    file(READ "${PAGE}" text)
+    _ipcx_doc_section("${text}" "EXAMPLE" body off)
+    if(off LESS 0)
+        message(FATAL_ERROR "${PAGE}: no \"## EXAMPLE\" section")
+    endif()
+    _ipcx_doc_code("${PAGE}" "EXAMPLE" "${body}" code coff)
+    math(EXPR at "${off} + ${coff}")
+    string(SUBSTRING "${text}" 0 ${at} before)
+    string(REGEX REPLACE "[^\n]" "" nl "${before}")
+    string(LENGTH "${nl}" line)
+    math(EXPR line "${line} + 1")
+    get_filename_component(name "${PAGE}" NAME)
+    set(content "/* Generated from ${name} by cmake/ipcxDocExamples.cmake: edit the page. */\n")
+    string(APPEND content "#line ${line} \"${PAGE}\"\n${code}")
+    # Rewrite only on change, so an untouched page never triggers a recompile.
+    if(EXISTS "${OUT}")
+        file(READ "${OUT}" old)
+        if(old STREQUAL content)
+            return()
+        endif()
+    endif()
+    file(WRITE "${OUT}" "${content}")
+endfunction()
+
+function(_ipcx_doc_check)
+    foreach(v REF_DIR HEADER)
+        if(NOT DEFINED ${v})
+            message(FATAL_ERROR "ipcxDocExamples: MODE=check needs -D${v}=...")
+        endif()
+    endforeach()
+    set(errors "")
+
+    file(READ "${HEADER}" header)
+    _ipcx_doc_norm("${header}" header)
+    string(REGEX MATCHALL "${IPCX_DOC_PROTO_RE}" header_protos "${header}")
+    list(LENGTH header_protos n)
+    if(n EQUAL 0)
+        message(FATAL_ERROR "${HEADER}: no IPCX_API prototypes found (has the header changed form?)")
+    endif()
+    list(JOIN header_protos "|" header_joined)
+    set(header_joined "|${header_joined}|")
+
+    file(GLOB pages "${REF_DIR}/*.md")
+    list(REMOVE_ITEM pages "${REF_DIR}/README.md")
+    list(SORT pages)
+    set(synopses "")
+    foreach(page IN LISTS pages)
+        get_filename_component(name "${page}" NAME)
+        file(READ "${page}" text)
+        set(last -1)
+        foreach(sec IN LISTS IPCX_DOC_SECTIONS)
+            _ipcx_doc_section("${text}" "${sec}" body off)
+            if(off LESS 0)
+                string(APPEND errors "  ${name}: no \"## ${sec}\" section\n")
+            elseif(off LESS last)
+                string(APPEND errors "  ${name}: \"## ${sec}\" is out of order\n")
+            else()
+                set(last ${off})
+            endif()
+        endforeach()
+        _ipcx_doc_section("${text}" "SYNOPSIS" body off)
+        if(off GREATER_EQUAL 0)
+            _ipcx_doc_code("${name}" "SYNOPSIS" "${body}" code coff)
+            _ipcx_doc_norm("${code}" code)
+            string(APPEND synopses " ${code}")
+            string(REGEX MATCHALL "${IPCX_DOC_PROTO_RE}" protos "${code}")
+            foreach(p IN LISTS protos)
+                string(FIND "${header_joined}" "|${p}|" at)
+                if(at LESS 0)
+                    string(APPEND errors "  ${name}: SYNOPSIS prototype not in ipcx.h: ${p}\n")
+                endif()
+            endforeach()
+        endif()
+        _ipcx_doc_section("${text}" "EXAMPLE" body off)
+        if(off GREATER_EQUAL 0)
+            _ipcx_doc_code("${name}" "EXAMPLE" "${body}" code coff)
+        endif()
+    endforeach()
+
+    foreach(p IN LISTS header_protos)
+        string(FIND "${synopses}" "${p}" at)
+        if(at LESS 0)
+            string(APPEND errors "  ipcx.h: no page's SYNOPSIS shows: ${p}\n")
+        endif()
+    endforeach()
+
+    if(NOT EXISTS "${REF_DIR}/README.md")
+        string(APPEND errors "  README.md (the index) is missing\n")
+    else()
+        file(READ "${REF_DIR}/README.md" index)
+        foreach(page IN LISTS pages)
+            get_filename_component(name "${page}" NAME)
+            string(FIND "${index}" "(${name})" at)
+            if(at LESS 0)
+                string(APPEND errors "  README.md does not link ${name}\n")
+            endif()
+        endforeach()
+        string(REGEX MATCHALL "\\(([A-Za-z0-9_]+\\.md)\\)" links "${index}")
+        foreach(l IN LISTS links)
+            string(REGEX REPLACE "^\\((.*)\\)$" "\\1" l "${l}")
+            if(NOT EXISTS "${REF_DIR}/${l}")
+                string(APPEND errors "  README.md links ${l}, which does not exist\n")
+            endif()
+        endforeach()
+    endif()
+
+    list(LENGTH pages npages)
+    list(LENGTH header_protos nprotos)
+    if(errors)
+        message(FATAL_ERROR "docs/ref does not match include/ipcx.h:\n${errors}")
+    endif()
+    message(STATUS "docs/ref: ${npages} pages cover the ${nprotos} public functions of ipcx.h")
+endfunction()
+
+if(MODE STREQUAL "extract")
+    _ipcx_doc_extract()
+elseif(MODE STREQUAL "check")
+    _ipcx_doc_check()
+else()
+    message(FATAL_ERROR "ipcxDocExamples: -DMODE=extract or -DMODE=check")
+endif()
