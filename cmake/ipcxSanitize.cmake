@@ -31,7 +31,9 @@ if(IPCX_FUZZ)
         message(FATAL_ERROR "ipcx: IPCX_FUZZ=ON cannot be combined with IPCX_SANITIZE=thread")
     endif()
     # Everything gets coverage instrumentation and ASan+UBSan; only fuzz targets link libFuzzer.
-    list(APPEND IPCX_SANITIZER_FLAGS -fsanitize=address,undefined -fno-omit-frame-pointer)
+    # UBSan findings abort, so libFuzzer records them as crashes instead of printing and going on.
+    list(APPEND IPCX_SANITIZER_FLAGS -fsanitize=address,undefined -fno-omit-frame-pointer
+         -fno-sanitize-recover=all)
     set(IPCX_FUZZ_COMPILE_FLAGS -fsanitize=fuzzer-no-link)
     set(IPCX_FUZZ_TARGET_FLAGS -fsanitize=fuzzer)
 endif()

@@ -9,11 +9,8 @@
 #include "core/core.h"
 
 static const struct ipcx__transport *const registry[] = {
-    &ipcx__transport_pipe,
-    &ipcx__transport_fifo,
-    &ipcx__transport_unix,
-    &ipcx__transport_tcp,
-    &ipcx__transport_shm,
+    &ipcx__transport_pipe, &ipcx__transport_fifo, &ipcx__transport_unix,
+    &ipcx__transport_tcp,  &ipcx__transport_shm,
 };
 
 int ipcx__url_split(const char *url, char *scheme, size_t cap, const char **addr)

@@ -82,7 +82,8 @@ static void gather_copy(struct gather *g, unsigned char *dst, size_t n)
         size_t take = g->iov[g->i].iov_len - g->off;
         if (take > n)
             take = n;
-        copy(dst, (const char *)g->iov[g->i].iov_base + g->off, take);
+        if (take) /* an empty piece may be {NULL, 0}: no pointer arithmetic on it */
+            copy(dst, (const char *)g->iov[g->i].iov_base + g->off, take);
         dst += take;
         n -= take;
         g->off += take;
@@ -404,6 +405,8 @@ int shm_ring_commit(struct shm_ring *r, const void *buf, size_t len, int cancel)
 static int data_ready(struct shm_ring *r)
 {
     uint64_t h = atomic_load_explicit(&r->seg.hdr->head, memory_order_relaxed);
+    if (h & (SHM_ALIGN - 1))
+        return 1; /* a misaligned head: let the caller look and report IPCX_ECORRUPT */
     uint64_t s = atomic_load_explicit(&rec_at(r, h)->seq, memory_order_relaxed);
     return s == seq_of(r, h, SHM_ST_COMMIT) || s == seq_of(r, h, SHM_ST_PAD);
 }
@@ -548,6 +551,12 @@ static int recv_locked(struct shm_ring *r, struct shm_dst *d, ipcx__deadline dl)
         if (!(v.flags & SHM_R_CHUNK)) {
             unsigned char *dst;
             as_discard(r);
+            if (v.len > r->seg.max_msg) { /* a sender that ignored the mailbox's limit */
+                consume(r, h + v.size, 1);
+                r->dropped++;
+                atomic_fetch_add_explicit(&hd->dropped, 1, memory_order_relaxed);
+                continue;
+            }
             if ((rc = dst_for(d, v.len, &dst)) < 0)
                 return rc;
             copy(dst, p, v.len);
@@ -671,13 +680,14 @@ static IPCX__HOT int recv_fast(struct shm_ring *r, void *buf, size_t cap, size_t
 {
     uint64_t h = LOAD(r->seg.hdr->head);
     struct shm_rec *rec = rec_at(r, h);
-    if (atomic_load_explicit(&rec->seq, memory_order_acquire) != seq_of(r, h, SHM_ST_COMMIT))
+    if ((h & (SHM_ALIGN - 1)) ||
+        atomic_load_explicit(&rec->seq, memory_order_acquire) != seq_of(r, h, SHM_ST_COMMIT))
         return 1;
     uint64_t meta = LOAD(rec->meta);
     uint64_t len = SHM_META_LEN(meta);
     /* The ring bound is what memory safety needs; a length over chunk_max that fits is
      * a peer's protocol error the general path reports. */
-    if ((meta & SHM_META_FLAG_BITS) || len > cap ||
+    if ((meta & SHM_META_FLAG_BITS) || len > cap || len > r->seg.max_msg ||
         (h & r->seg.mask) + sizeof(struct shm_rec) + len > r->seg.ring_size)
         return 1;
     if (len)
@@ -762,9 +772,7 @@ int shm_ring_pollfd(struct shm_ring *r)
     if ((data_ready(r) || (r->as.active && r->as.got == r->as.total)) &&
         atomic_exchange(&sl->armed, 0)) {
         /* Something already waits: ring ourselves (unless a sender just did). */
-        if (r->bell_tx < 0 && (r->bell_tx = ipcx__bell_sender()) < 0)
-            return r->bell_tx;
-        ipcx__bell_ring(r->bell_tx, name);
+        ipcx__bell_ring(r->bell_fd, name); /* its own socket: bell_tx is the send side's */
     }
     return r->bell_fd;
 }

@@ -86,7 +86,7 @@ static int seg_adopt(struct shm_seg *s, uint64_t fsize)
     if (h->version != SHM_VERSION || h->hdr_size != SHM_HDR || h->ring_off != SHM_HDR ||
         h->nslots != SHM_SLOTS || ring_size < SHM_RING_MIN || ring_size > SHM_RING_MAX ||
         (ring_size & (ring_size - 1)) || h->seg_size != SHM_HDR + ring_size ||
-        fsize != SHM_HDR + ring_size || max_msg > ((uint64_t)1 << 40) ||
+        fsize != SHM_HDR + ring_size || max_msg == 0 || max_msg > ((uint64_t)1 << 40) ||
         (flags & ~(SHM_F_UNLINK_LAST | SHM_F_SPSC | SHM_F_OVERWRITE | SHM_F_FAIL)))
         return IPCX_ECORRUPT;
     s->ring = (unsigned char *)s->hdr + SHM_HDR;

@@ -366,7 +366,8 @@ static int asm_feed(struct ipcx__stream *s, struct stream_conn *c, unsigned flag
         a->data = d;
         a->cap = ncap;
     }
-    memcpy(a->data + a->len, p, len);
+    if (len) /* an empty fragment may come before any buffer exists */
+        memcpy(a->data + a->len, p, len);
     a->len += len;
     if (!(flags & IPCX__FRAME_MORE))
         c->done = i;

@@ -1,0 +1,337 @@
+/*
+ * shm_check.h: what the shm many-to-many tests (tests/proc/test_shm_mpmc.c,
+ * tests/stress/test_shm_threads.c, tests/crash/test_shm_crash.c) share: the
+ * scale divisor from the environment, the size every (sender, seq) message
+ * has, the receiving loop that checks each message and writes one compact
+ * record per message, and the checker that turns every receiver's records
+ * into loss, duplication and order findings. Header-only, like harness.h.
+ *
+ * Messages: a message of (sender, seq) has exactly sc_size(sender, seq)
+ * bytes, drawn from 0..SC_MAXSZ (three times a 4 KiB ring, so large ones
+ * travel as many chunks); every non-empty one carries the harness header
+ * (sender, seq, checksum), so sizes 1..TH_HDR-1 are padded up to TH_HDR. An
+ * empty message cannot say who sent it: receivers count empties and the
+ * checker compares the total with what the senders sent. After the last
+ * data message, SC_STOP messages (one per receiver) end the receivers.
+ *
+ * Records: one uint64 per message a receiver got: sender in bits 56..63,
+ * seq in bits 0..47. A receiver stores the record and only then publishes
+ * its count with release order, so a receiver killed in between loses that
+ * message from the record (counted as lost), never corrupts the record.
+ * Nothing here may call a Criterion assertion: children and threads use it.
+ */
+#ifndef IPCX_TEST_SHM_CHECK_H
+#define IPCX_TEST_SHM_CHECK_H
+
+#include <dirent.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "harness.h"
+
+#define SC_RING      4096u              /* buffer_size of every test mailbox */
+#define SC_MAXSZ     (3u * SC_RING)     /* largest message: 12 KiB */
+#define SC_CHUNK_MAX (SC_RING / 4 - 16) /* largest one-record payload in that ring (1008) */
+#define SC_STOP_ID   0xFFFFFFFFu        /* sender id of the stop messages */
+#define SC_MAX_SEND  250u               /* sender ids 0..249 */
+#define SC_SEQ_MASK  ((UINT64_C(1) << 48) - 1)
+
+/*
+ * The divisor applied to message and round counts: IPCX_TEST_SCALE from the
+ * environment (the CMake sanitizer builds set it), 1 if unset or invalid.
+ */
+static inline uint64_t sc_scale(void)
+{
+    const char *e = getenv("IPCX_TEST_SCALE");
+    if (!e || !*e)
+        return 1;
+    char *end = NULL;
+    unsigned long long v = strtoull(e, &end, 10);
+    return (end && *end == '\0' && v >= 1 && v <= 1000000) ? (uint64_t)v : 1;
+}
+
+/* n / scale, but at least min. */
+static inline uint64_t sc_scaled(uint64_t n, uint64_t min)
+{
+    uint64_t v = n / sc_scale();
+    return v < min ? min : v;
+}
+
+/*
+ * The size of message (sender, seq). The first ones of every sender are the
+ * edges of chunking in a 4 KiB ring: the largest single record (1008), the
+ * smallest chunked message (1009: a first chunk of 1000 bytes after its
+ * 8-byte total, then 9), one and two whole chunks after the first, the
+ * largest message, empty and header-only. Then: 1% empty, 79% small
+ * (20..256), 16% up to 2 KiB (half of them chunked), 4% up to 12 KiB
+ * (mean about 500 bytes, a chunked message about one in ten).
+ */
+static inline size_t sc_size(uint32_t sender, uint64_t seq)
+{
+    static const size_t edge[] = {SC_MAXSZ,
+                                  0,
+                                  SC_CHUNK_MAX,
+                                  SC_CHUNK_MAX + 1,
+                                  1000,
+                                  2008,
+                                  2009,
+                                  3016,
+                                  3017,
+                                  SC_MAXSZ - 1,
+                                  20,
+                                  21,
+                                  4096,
+                                  4095,
+                                  0,
+                                  1007};
+    size_t sz;
+    if (seq < sizeof edge / sizeof edge[0]) {
+        sz = edge[(seq + sender) % (sizeof edge / sizeof edge[0])];
+    } else {
+        uint64_t st = ((uint64_t)sender << 48) ^ seq ^ 0x243F6A8885A308D3ull;
+        uint64_t r = th_mix64(&st);
+        unsigned pick = (unsigned)(r % 1000);
+        uint64_t v = r >> 16;
+        if (pick < 10)
+            sz = 0;
+        else if (pick < 800)
+            sz = 20 + (size_t)(v % 237);
+        else if (pick < 960)
+            sz = (size_t)(v % 2049);
+        else
+            sz = (size_t)(v % (SC_MAXSZ + 1));
+    }
+    if (sz != 0 && sz < TH_HDR)
+        sz = TH_HDR;
+    return sz;
+}
+
+/* How many of a sender's first n messages are empty. */
+static inline uint64_t sc_empties(uint32_t sender, uint64_t n)
+{
+    uint64_t e = 0;
+    for (uint64_t q = 0; q < n; q++)
+        e += sc_size(sender, q) == 0;
+    return e;
+}
+
+/* Fills buf (SC_MAXSZ bytes) with message (sender, seq); returns its size. */
+static inline size_t sc_fill(unsigned char *buf, uint32_t sender, uint64_t seq)
+{
+    size_t sz = sc_size(sender, seq);
+    if (sz)
+        th_msg_fill(buf, sz, sender, seq);
+    return sz;
+}
+
+/*
+ * Counts, and with remove set also unlinks, the /dev/shm entries whose name
+ * starts with prefix ("ipcx.ipcx-test-<pid>-"): a test's .fini uses it so that
+ * a failed assertion leaves no mailbox behind. -1 if /dev/shm cannot be read.
+ */
+static inline int sc_shm_names(const char *prefix, int remove)
+{
+    char path[300];
+    int n = 0;
+    size_t pl = strlen(prefix);
+    DIR *d = opendir("/dev/shm");
+    if (!d)
+        return -1;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, prefix, pl) != 0)
+            continue;
+        n++;
+        if (remove && snprintf(path, sizeof path, "/dev/shm/%s", e->d_name) < (int)sizeof path)
+            (void)unlink(path);
+    }
+    closedir(d);
+    return n;
+}
+
+/* ------------------------------------------------------------------------ */
+/* A receiver's report                                                       */
+/* ------------------------------------------------------------------------ */
+
+/* One receiver's report, in memory the parent can read (shared mapping or plain). */
+struct sc_report {
+    _Atomic uint64_t n; /* records published */
+    _Atomic uint64_t empties;
+    _Atomic uint64_t bad;     /* messages that failed a check (never expected) */
+    _Atomic int stopped;      /* got its stop message */
+    _Atomic int recv_err;     /* the error that ended it early, 0 if none */
+    _Atomic uint64_t dropped; /* its ipcx_stats.peers_dropped at the end */
+    char what[192];           /* the first bad message, described */
+    uint64_t cap;             /* room in recs */
+    uint64_t recs[];
+};
+
+static inline size_t sc_report_bytes(uint64_t cap)
+{
+    size_t b = sizeof(struct sc_report) + (size_t)cap * sizeof(uint64_t);
+    return (b + 4095) & ~(size_t)4095;
+}
+
+static inline void sc_report_init(struct sc_report *r, uint64_t cap)
+{
+    atomic_store(&r->n, 0);
+    atomic_store(&r->empties, 0);
+    atomic_store(&r->bad, 0);
+    atomic_store(&r->stopped, 0);
+    atomic_store(&r->recv_err, 0);
+    atomic_store(&r->dropped, 0);
+    r->what[0] = '\0';
+    r->cap = cap;
+}
+
+/* Counts a bad message; the first one is described in r->what. */
+__attribute__((format(printf, 2, 3))) static inline void sc_bad(struct sc_report *r,
+                                                                const char *fmt, ...)
+{
+    if (atomic_fetch_add(&r->bad, 1) == 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(r->what, sizeof r->what, fmt, ap);
+        va_end(ap);
+    }
+}
+
+/*
+ * Checks one received message and records it. Returns 1 for a stop message,
+ * else 0. nsenders and per bound the valid ids and sequence numbers.
+ */
+static inline int sc_take(struct sc_report *r, const unsigned char *buf, size_t len,
+                          uint32_t nsenders, uint64_t per)
+{
+    if (len == 0) {
+        atomic_fetch_add_explicit(&r->empties, 1, memory_order_relaxed);
+        return 0;
+    }
+    uint32_t id;
+    uint64_t seq;
+    int ck = th_msg_check(buf, len, &id, &seq);
+    if (ck != 0) {
+        sc_bad(r, "a %zu-byte message %s (after %llu good ones)", len,
+               ck == -1 ? "shorter than its header" : "with a wrong checksum",
+               (unsigned long long)atomic_load(&r->n));
+        return 0;
+    }
+    if (id == SC_STOP_ID) {
+        if (len == TH_HDR)
+            return 1;
+        sc_bad(r, "a stop message of %zu bytes", len);
+        return 0;
+    }
+    if (id >= nsenders || seq >= per || seq > SC_SEQ_MASK) {
+        sc_bad(r, "sender %u seq %llu out of range (%zu bytes)", id, (unsigned long long)seq, len);
+        return 0;
+    }
+    if (len != sc_size(id, seq)) {
+        sc_bad(r, "sender %u seq %llu has %zu bytes, not its %zu", id, (unsigned long long)seq, len,
+               sc_size(id, seq));
+        return 0;
+    }
+    uint64_t n = atomic_load_explicit(&r->n, memory_order_relaxed);
+    if (n >= r->cap) {
+        sc_bad(r, "more than %llu records (sender %u seq %llu)", (unsigned long long)r->cap, id,
+               (unsigned long long)seq);
+        return 0;
+    }
+    r->recs[n] = (uint64_t)id << 56 | seq;
+    atomic_store_explicit(&r->n, n + 1, memory_order_release);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The checker                                                               */
+/* ------------------------------------------------------------------------ */
+
+struct sc_verdict {
+    uint64_t got;      /* distinct (sender, seq) records */
+    uint64_t dups;     /* records of a message seen before */
+    uint64_t disorder; /* records not after the same receiver's last of that sender */
+    uint64_t missing;  /* expected messages never recorded */
+    uint64_t empties;  /* empty messages received, all receivers */
+    uint64_t bad;      /* messages receivers found bad */
+    char first[256];   /* the first finding, described */
+};
+
+/* Remembers the first finding. */
+__attribute__((format(printf, 2, 3))) static inline void sc_note(struct sc_verdict *v,
+                                                                 const char *fmt, ...)
+{
+    if (!v->first[0]) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(v->first, sizeof v->first, fmt, ap);
+        va_end(ap);
+    }
+}
+
+/*
+ * Checks the records of nrep receivers against senders 0..nsenders-1 that
+ * sent expect[i] messages each (sequence 0..expect[i]-1). seen (nsenders *
+ * stride bytes, stride >= max expect) is scratch space filled with how often
+ * each message was recorded, for callers that examine losses further.
+ */
+static inline void sc_verify(struct sc_report *const *reps, int nrep, uint32_t nsenders,
+                             const uint64_t *expect, uint64_t stride, unsigned char *seen,
+                             struct sc_verdict *v)
+{
+    memset(v, 0, sizeof *v);
+    memset(seen, 0, (size_t)nsenders * (size_t)stride);
+    uint64_t *last = calloc(nsenders, sizeof *last);
+    if (!last) {
+        sc_note(v, "out of memory");
+        v->bad++;
+        return;
+    }
+    for (int r = 0; r < nrep; r++) {
+        const struct sc_report *rep = reps[r];
+        uint64_t n = atomic_load_explicit(&rep->n, memory_order_acquire);
+        v->empties += atomic_load(&rep->empties);
+        if (atomic_load(&rep->bad)) {
+            v->bad += atomic_load(&rep->bad);
+            sc_note(v, "receiver %d: %s", r, rep->what);
+        }
+        for (uint32_t s = 0; s < nsenders; s++)
+            last[s] = UINT64_MAX; /* none yet */
+        for (uint64_t i = 0; i < n; i++) {
+            uint32_t id = (uint32_t)(rep->recs[i] >> 56);
+            uint64_t seq = rep->recs[i] & SC_SEQ_MASK;
+            if (id >= nsenders || seq >= expect[id]) {
+                v->bad++;
+                sc_note(v, "receiver %d record %llu: sender %u seq %llu out of range", r,
+                        (unsigned long long)i, id, (unsigned long long)seq);
+                continue;
+            }
+            unsigned char *c = &seen[(size_t)id * stride + seq];
+            if (*c) {
+                v->dups++;
+                sc_note(v, "sender %u seq %llu received twice (receiver %d, record %llu)", id,
+                        (unsigned long long)seq, r, (unsigned long long)i);
+            } else {
+                v->got++;
+            }
+            if (*c < 255)
+                (*c)++;
+            if (last[id] != UINT64_MAX && seq <= last[id]) {
+                v->disorder++;
+                sc_note(v, "receiver %d: sender %u seq %llu after seq %llu", r, id,
+                        (unsigned long long)seq, (unsigned long long)last[id]);
+            }
+            last[id] = seq;
+        }
+    }
+    for (uint32_t s = 0; s < nsenders; s++)
+        for (uint64_t q = 0; q < expect[s]; q++)
+            if (!seen[(size_t)s * stride + q] && sc_size(s, q) != 0) {
+                v->missing++;
+                sc_note(v, "sender %u seq %llu (%zu bytes) never received", s,
+                        (unsigned long long)q, sc_size(s, q));
+            }
+    free(last);
+}
+
+#endif /* IPCX_TEST_SHM_CHECK_H */

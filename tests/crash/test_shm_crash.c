@@ -1,0 +1,732 @@
+/*
+ * test_shm_crash.c: SIGKILL injected into shm:// many-to-many runs. Each
+ * round makes a fresh mailbox (4 KiB ring, messages of 0..12 KiB, so a kill
+ * often lands between the chunks of one message), starts S sender and R
+ * receiver processes (1x1 and 4x4), and 0..2 ms after the start kills one
+ * of them, chosen at random, with SIGKILL. A killed receiver is replaced by
+ * a fresh one (the run must still finish); then the surviving senders finish,
+ * one stop message per receiver follows, and everyone must exit on its own.
+ * Every survivor uses 2 s deadlines and the parent bounds each round with a
+ * watchdog, so a hang is a failure, never a stuck test.
+ *
+ * Checked after every round: no survivor saw a corrupted message (checksum,
+ * size), nothing was duplicated, each receiver saw each sender's messages in
+ * increasing order, and nothing was lost beyond what the death explains;
+ * then a fresh receiver and a fresh sender pass a message through the same
+ * mailbox, the name is removed, and at the end no /dev/shm/ipcx.* entry with
+ * this test's prefix is left and the parent holds no more descriptors than
+ * before.
+ *
+ * What a death may lose (docs/design.md, "Process death"):
+ *  - a killed sender: the message it was sending when it died (it may also
+ *    have arrived whole: its send had published the last chunk but not yet
+ *    returned), and of course everything it had not sent yet. Chunks of a
+ *    torn message are discarded by the receiver, never delivered;
+ *  - a killed receiver: at most one message, the one it had taken from the
+ *    ring but not yet handed back (head moved, recv not returned), or the
+ *    chunked message it was assembling (its remaining chunks are orphans the
+ *    next receiver discards). A message it was still copying, with head not
+ *    yet moved, goes to the next receiver instead.
+ * Nothing else may be lost: every other sender's messages all arrive.
+ *
+ * Two deaths whose window is too narrow for a random kill are also made on
+ * purpose, through the test's own mapping of the segment (layout.h): a
+ * sender that died between publishing a record and moving tail (locked and
+ * IPCX_F_SPSC mailboxes), and an endpoint that died holding its side's lock
+ * whose registry slot the next endpoint reuses.
+ *
+ * Rounds: 500 per test divided by IPCX_TEST_SCALE. No sleep() waits for a
+ * peer: readiness and start travel over pipes; the only sleep is the random
+ * delay before the kill, which is the point of the test.
+ */
+#include <criterion/criterion.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "../common/harness.h"
+#include "../common/shm_check.h"
+#include "shm/layout.h"
+
+/*
+ * Criterion 2.4's runner leaks one small calloc (inside libcriterion, not in
+ * ipcx or this file); without this, AddressSanitizer builds fail the whole
+ * executable at exit. Read only by LeakSanitizer.
+ */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+    return "leak:libcriterion.so\n";
+}
+
+#define ROUNDS_FULL 500u
+#define MAXS        4
+#define MAXR        4
+#define CALL_TMO    (2 * IPCX_SEC) /* every survivor's deadline per call */
+#define ROUND_MS    15000          /* watchdog: a whole round */
+#define KILL_MAX_US 2000
+
+/* What children and parent share, one mapping for the whole test. */
+struct cr_shared {
+    _Atomic uint64_t done[MAXS]; /* messages whose send returned 0 */
+    _Atomic int send_err[MAXS];  /* the error that ended a sender early */
+    size_t rep_bytes;
+    struct sc_report *rep[MAXR + 1]; /* R receivers and one replacement */
+};
+
+struct cr_run {
+    char url[TH_URL_MAX];
+    uint32_t nsend, nrecv;
+    uint64_t per;
+    struct cr_shared *sh;
+};
+
+struct cr_arg {
+    struct cr_run *run;
+    uint32_t id; /* sender id, or receiver report slot */
+};
+
+static int cr_open(const char *url, unsigned role, ipcx_mailbox **mb)
+{
+    ipcx_opts o = IPCX_OPTS_INIT;
+    o.role = role;
+    o.create = IPCX_ATTACH;
+    return ipcx_open(mb, url, &o);
+}
+
+/* Exit codes: 0 ok, 2 open, 3 no go, 4 alloc, 10 a send failed. */
+static int cr_sender(void *argp, int ready_fd, int go_fd)
+{
+    struct cr_arg *a = argp;
+    struct cr_run *run = a->run;
+    ipcx_mailbox *tx = NULL;
+    int rc = cr_open(run->url, IPCX_SEND, &tx);
+    if (rc != 0) {
+        atomic_store(&run->sh->send_err[a->id], rc);
+        return 2;
+    }
+    unsigned char *buf = malloc(SC_MAXSZ);
+    if (!buf)
+        return 4;
+    th_signal(ready_fd);
+    if (th_wait_byte(go_fd, 20000) != 0)
+        return 3;
+    for (uint64_t seq = 0; seq < run->per; seq++) {
+        size_t sz = sc_fill(buf, a->id, seq);
+        if ((rc = ipcx_send(tx, buf, sz, CALL_TMO)) != 0) {
+            atomic_store(&run->sh->send_err[a->id], rc);
+            return 10;
+        }
+        atomic_store(&run->sh->done[a->id], seq + 1);
+    }
+    free(buf);
+    ipcx_close(tx);
+    return 0;
+}
+
+/* Exit codes: 0 ok (got its stop message), 2 open, 3 no go, 4 alloc, 10 a receive failed. */
+static int cr_receiver(void *argp, int ready_fd, int go_fd)
+{
+    struct cr_arg *a = argp;
+    struct cr_run *run = a->run;
+    struct sc_report *rep = run->sh->rep[a->id];
+    ipcx_mailbox *rx = NULL;
+    int rc = cr_open(run->url, IPCX_RECV, &rx);
+    if (rc != 0) {
+        atomic_store(&rep->recv_err, rc);
+        return 2;
+    }
+    unsigned char *buf = malloc(SC_MAXSZ + 64);
+    if (!buf)
+        return 4;
+    th_signal(ready_fd);
+    if (th_wait_byte(go_fd, 20000) != 0)
+        return 3;
+    for (;;) {
+        size_t len = 0;
+        if ((rc = ipcx_recv(rx, buf, SC_MAXSZ + 64, &len, CALL_TMO)) != 0) {
+            atomic_store(&rep->recv_err, rc);
+            return 10;
+        }
+        if (sc_take(rep, buf, len, run->nsend, run->per))
+            break;
+    }
+    atomic_store(&rep->stopped, 1);
+    free(buf);
+    ipcx_close(rx);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Bookkeeping of the parent                                                 */
+/* ------------------------------------------------------------------------ */
+
+static int count_fds(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return -1;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n - 1; /* the directory's own descriptor */
+}
+
+/* Every mailbox this test process made is named "ipcx-crash-<pid>-...". */
+static void crash_prefix(char *buf, size_t cap)
+{
+    snprintf(buf, cap, "ipcx.ipcx-crash-%ld-", (long)getpid());
+}
+
+/* After each test, pass or fail: nothing of it stays in /dev/shm. */
+static void crash_fini(void)
+{
+    char prefix[64];
+    crash_prefix(prefix, sizeof prefix);
+    (void)sc_shm_names(prefix, 1);
+}
+
+static int64_t left_ms(int64_t until)
+{
+    int64_t ms = (until - th_now_ns()) / 1000000;
+    return ms < 0 ? 0 : ms;
+}
+
+/* Starts one child and waits for its readiness; 0 or -1. */
+static int start(th_child *c, th_child_fn fn, struct cr_arg *a, int64_t until)
+{
+    if (th_fork(c, fn, a) != 0)
+        return -1;
+    return th_wait_byte(c->ready_fd, (int)left_ms(until));
+}
+
+/*
+ * One round. Returns 0, or writes what went wrong into err. *killed_kind
+ * tells the caller what the round killed ('s' sender, 'r' receiver, '-' a
+ * sender that had already finished).
+ */
+static int round_once(struct cr_run *run, uint64_t *rng, unsigned round, char *err, size_t cap,
+                      char *killed_kind)
+{
+    struct cr_shared *sh = run->sh;
+    const uint32_t S = run->nsend, R = run->nrecv;
+    int64_t until = th_now_ns() + (int64_t)ROUND_MS * 1000000;
+    char sb[64];
+    int rc;
+    err[0] = '\0';
+    *killed_kind = '?';
+
+    for (uint32_t i = 0; i < S; i++) {
+        atomic_store(&sh->done[i], 0);
+        atomic_store(&sh->send_err[i], 0);
+    }
+    for (uint32_t i = 0; i <= R; i++)
+        sc_report_init(sh->rep[i], (uint64_t)S * run->per);
+
+    /* The mailbox, made here; the parent keeps a sender for the stop messages. */
+    snprintf(run->url, sizeof run->url, "shm://ipcx-crash-%ld-%016llx", (long)getpid(),
+             (unsigned long long)th_random64());
+    ipcx_opts o = IPCX_OPTS_INIT;
+    o.role = IPCX_SEND;
+    o.create = IPCX_CREATE_EXCL;
+    o.buffer_size = SC_RING;
+    ipcx_mailbox *ctl = NULL;
+    if ((rc = ipcx_open(&ctl, run->url, &o)) != 0) {
+        snprintf(err, cap, "create %s: %s", run->url, ipcx_errname(rc));
+        return -1;
+    }
+
+    th_child snd[MAXS], rcv[MAXR + 1];
+    struct cr_arg sa[MAXS], ra[MAXR + 1];
+    for (int i = 0; i < MAXS; i++)
+        snd[i] = (th_child)TH_CHILD_INIT;
+    for (int i = 0; i <= MAXR; i++)
+        rcv[i] = (th_child)TH_CHILD_INIT;
+    uint32_t nrx = R; /* receivers started, the replacement included */
+
+    for (uint32_t i = 0; i < R && !err[0]; i++) {
+        ra[i] = (struct cr_arg){run, i};
+        if (start(&rcv[i], cr_receiver, &ra[i], until) != 0)
+            snprintf(err, cap, "receiver %u did not start (%s)", i,
+                     ipcx_errname(atomic_load(&sh->rep[i]->recv_err)));
+    }
+    for (uint32_t i = 0; i < S && !err[0]; i++) {
+        sa[i] = (struct cr_arg){run, i};
+        if (start(&snd[i], cr_sender, &sa[i], until) != 0)
+            snprintf(err, cap, "sender %u did not start (%s)", i,
+                     ipcx_errname(atomic_load(&sh->send_err[i])));
+    }
+
+    /* Go, then the kill. */
+    uint64_t pick = th_mix64(rng);
+    uint32_t victim = (uint32_t)(pick % (S + R)); /* < S: sender victim, else receiver */
+    int victim_is_sender = victim < S;
+    uint32_t vi = victim_is_sender ? victim : victim - S;
+    long delay_us = (long)((pick >> 32) % (KILL_MAX_US + 1));
+    int victim_killed = 0;
+    uint64_t victim_done = 0;
+    if (!err[0]) {
+        for (uint32_t i = 0; i < R; i++)
+            th_signal(rcv[i].go_fd);
+        for (uint32_t i = 0; i < S; i++)
+            th_signal(snd[i].go_fd);
+        struct timespec ts = {0, delay_us * 1000}; /* the random moment of death */
+        nanosleep(&ts, NULL);
+        th_child *vc = victim_is_sender ? &snd[vi] : &rcv[vi];
+        kill(vc->pid, SIGKILL);
+        int st = th_reap(vc, (int)left_ms(until));
+        if (st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)
+            victim_killed = 1;
+        else if (!(victim_is_sender && th_exited_ok(st)))
+            snprintf(err, cap, "%s %u (the victim) ended with %s before the kill",
+                     victim_is_sender ? "sender" : "receiver", vi,
+                     th_status_str(st, sb, sizeof sb));
+        if (victim_is_sender)
+            victim_done = atomic_load(&sh->done[vi]);
+        *killed_kind = !victim_killed ? '-' : victim_is_sender ? 's' : 'r';
+    }
+    /* A killed receiver is replaced, so the run can finish even with one receiver. */
+    if (!err[0] && victim_killed && !victim_is_sender) {
+        ra[R] = (struct cr_arg){run, R};
+        if (start(&rcv[R], cr_receiver, &ra[R], until) != 0)
+            snprintf(err, cap, "the replacement receiver did not start (%s)",
+                     ipcx_errname(atomic_load(&sh->rep[R]->recv_err)));
+        else
+            th_signal(rcv[R].go_fd);
+        nrx = R + 1;
+    }
+    for (uint32_t i = 0; i < S && !err[0]; i++) {
+        if (victim_is_sender && i == vi)
+            continue;
+        int st = th_reap(&snd[i], (int)left_ms(until));
+        if (!th_exited_ok(st))
+            snprintf(err, cap, "sender %u survived the kill but ended with %s (%s after %llu)", i,
+                     th_status_str(st, sb, sizeof sb), ipcx_errname(atomic_load(&sh->send_err[i])),
+                     (unsigned long long)atomic_load(&sh->done[i]));
+    }
+    unsigned char stop[TH_HDR];
+    for (uint32_t i = 0; i < R && !err[0]; i++) {
+        th_msg_fill(stop, TH_HDR, SC_STOP_ID, i);
+        if ((rc = ipcx_send(ctl, stop, TH_HDR, CALL_TMO)) != 0)
+            snprintf(err, cap, "stop message %u: %s", i, ipcx_errname(rc));
+    }
+    for (uint32_t i = 0; i < nrx && !err[0]; i++) {
+        if (!victim_is_sender && i == vi)
+            continue;
+        int st = th_reap(&rcv[i], (int)left_ms(until));
+        if (!th_exited_ok(st))
+            snprintf(err, cap, "receiver %u%s ended with %s (%s after %llu messages)", i,
+                     i == R ? " (the replacement)" : "", th_status_str(st, sb, sizeof sb),
+                     ipcx_errname(atomic_load(&sh->rep[i]->recv_err)),
+                     (unsigned long long)atomic_load(&sh->rep[i]->n));
+    }
+    for (int i = 0; i < MAXS; i++)
+        th_kill(&snd[i]);
+    for (int i = 0; i <= MAXR; i++)
+        th_kill(&rcv[i]);
+
+    /* What the survivors got. */
+    if (!err[0]) {
+        uint64_t expect[MAXS];
+        uint64_t empties = 0;
+        int inflight_empty = 0;
+        for (uint32_t s = 0; s < S; s++) {
+            int dead = victim_is_sender && victim_killed && s == vi;
+            uint64_t sent = dead ? victim_done : run->per;
+            /* The one a killed sender was sending may have arrived whole. */
+            expect[s] = dead && sent < run->per ? sent + 1 : sent;
+            empties += sc_empties(s, sent);
+            if (dead && sent < run->per && sc_size(s, sent) == 0)
+                inflight_empty = 1;
+        }
+        unsigned char *seen = malloc((size_t)S * run->per);
+        if (!seen) {
+            snprintf(err, cap, "out of memory");
+        } else {
+            struct sc_verdict v;
+            sc_verify(sh->rep, (int)nrx, S, expect, run->per, seen, &v);
+            uint64_t lost = 0;
+            char first_lost[96] = "";
+            for (uint32_t s = 0; s < S; s++) {
+                int dead = victim_is_sender && victim_killed && s == vi;
+                uint64_t must = dead ? victim_done : run->per;
+                for (uint64_t q = 0; q < must; q++) {
+                    if (seen[(size_t)s * run->per + q] || sc_size(s, q) == 0)
+                        continue;
+                    if (!lost++)
+                        snprintf(first_lost, sizeof first_lost, "sender %u seq %llu (%zu bytes)", s,
+                                 (unsigned long long)q, sc_size(s, q));
+                }
+            }
+            uint64_t lost_empty = v.empties < empties ? empties - v.empties : 0;
+            uint64_t allowed = victim_killed && !victim_is_sender ? 1 : 0;
+            if (v.bad)
+                snprintf(err, cap, "%llu corrupted or impossible messages: %s",
+                         (unsigned long long)v.bad, v.first);
+            else if (v.dups || v.disorder)
+                snprintf(err, cap, "%llu duplicates, %llu out of order: %s",
+                         (unsigned long long)v.dups, (unsigned long long)v.disorder, v.first);
+            else if (v.empties > empties + (uint64_t)inflight_empty)
+                snprintf(err, cap, "%llu empty messages arrived, at most %llu were sent",
+                         (unsigned long long)v.empties,
+                         (unsigned long long)(empties + (uint64_t)inflight_empty));
+            else if (lost + lost_empty > allowed)
+                snprintf(err, cap,
+                         "%llu messages and %llu empty ones lost, %llu allowed (killed %s %u); "
+                         "first: %s",
+                         (unsigned long long)lost, (unsigned long long)lost_empty,
+                         (unsigned long long)allowed, victim_is_sender ? "sender" : "receiver", vi,
+                         first_lost);
+            free(seen);
+        }
+    }
+
+    /* The mailbox still works: a fresh receiver and sender pass a message through it. */
+    if (!err[0]) {
+        ipcx_mailbox *rx = NULL, *tx = NULL;
+        char ping[64], got[64];
+        size_t len = 0;
+        int n = snprintf(ping, sizeof ping, "after round %u", round);
+        if ((rc = cr_open(run->url, IPCX_RECV, &rx)) != 0)
+            snprintf(err, cap, "afterwards: open a receiver: %s", ipcx_errname(rc));
+        else if ((rc = cr_open(run->url, IPCX_SEND, &tx)) != 0)
+            snprintf(err, cap, "afterwards: open a sender: %s", ipcx_errname(rc));
+        else if ((rc = ipcx_send(tx, ping, (size_t)n, CALL_TMO)) != 0)
+            snprintf(err, cap, "afterwards: send: %s", ipcx_errname(rc));
+        else if ((rc = ipcx_recv(rx, got, sizeof got, &len, CALL_TMO)) != 0)
+            snprintf(err, cap, "afterwards: recv: %s", ipcx_errname(rc));
+        else if (len != (size_t)n || memcmp(got, ping, len) != 0)
+            snprintf(err, cap, "afterwards: got %zu bytes '%.*s', sent '%s'", len,
+                     (int)(len < sizeof got ? len : sizeof got), got, ping);
+        else if ((rc = ipcx_recv(rx, got, sizeof got, &len, IPCX_NOWAIT)) != IPCX_EAGAIN)
+            snprintf(err, cap, "afterwards: a second recv gave %s (%zu bytes), not IPCX_EAGAIN",
+                     ipcx_errname(rc), len);
+        if (tx)
+            ipcx_close(tx);
+        if (rx)
+            ipcx_close(rx);
+    }
+    ipcx_close(ctl);
+    rc = ipcx_unlink(run->url);
+    if (!err[0] && rc != 0)
+        snprintf(err, cap, "unlink %s: %s", run->url, ipcx_errname(rc));
+    return err[0] ? -1 : 0;
+}
+
+static void crash_rounds(uint32_t nsend, uint32_t nrecv, uint64_t per_sender)
+{
+    struct cr_run run;
+    memset(&run, 0, sizeof run);
+    run.nsend = nsend;
+    run.nrecv = nrecv;
+    run.per = per_sender;
+    const uint64_t rounds = sc_scaled(ROUNDS_FULL, 10);
+    char prefix[64];
+    crash_prefix(prefix, sizeof prefix);
+    int fds0 = count_fds();
+
+    size_t rep_bytes = sc_report_bytes((uint64_t)nsend * per_sender);
+    size_t head = (sizeof(struct cr_shared) + 4095) & ~(size_t)4095;
+    size_t total = head + rep_bytes * (MAXR + 1);
+    unsigned char *map =
+        mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    cr_assert(map != MAP_FAILED, "mmap: %s", strerror(errno));
+    run.sh = (struct cr_shared *)map;
+    run.sh->rep_bytes = rep_bytes;
+    for (int i = 0; i <= MAXR; i++)
+        run.sh->rep[i] = (struct sc_report *)(map + head + rep_bytes * (size_t)i);
+
+    uint64_t seed = th_random64(), rng = seed;
+    unsigned kinds[3] = {0, 0, 0}; /* sender killed, receiver killed, sender already done */
+    char err[512];
+    int64_t t0 = th_now_ns();
+    for (unsigned round = 0; round < rounds; round++) {
+        char kind;
+        if (round_once(&run, &rng, round, err, sizeof err, &kind) != 0) {
+            (void)ipcx_unlink(run.url);
+            munmap(map, total);
+            cr_assert_fail("%ux%u round %u of %llu (seed %016llx): %s", nsend, nrecv, round,
+                           (unsigned long long)rounds, (unsigned long long)seed, err);
+        }
+        kinds[kind == 's' ? 0 : kind == 'r' ? 1 : 2]++;
+    }
+    munmap(map, total);
+    cr_log_info("%ux%u: %llu rounds in %.1f s: killed %u senders, %u receivers; %u victims had "
+                "already finished",
+                nsend, nrecv, (unsigned long long)rounds, (double)(th_now_ns() - t0) / 1e9,
+                kinds[0], kinds[1], kinds[2]);
+    cr_assert_eq(sc_shm_names(prefix, 0), 0, "/dev/shm/%s* left behind", prefix);
+    cr_assert_eq(count_fds(), fds0, "descriptors: %d before, %d after", fds0, count_fds());
+    cr_assert(kinds[0] + kinds[1] > rounds / 2, "only %u of %llu rounds killed a live process",
+              kinds[0] + kinds[1], (unsigned long long)rounds);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Deterministic deaths: the states a kill can leave, made on purpose         */
+/* ------------------------------------------------------------------------ */
+
+struct seg_map {
+    char url[TH_URL_MAX];
+    char path[2 * TH_URL_MAX];
+    unsigned char *seg;
+    struct shm_hdr *h;
+};
+
+static void seg_name(struct seg_map *m)
+{
+    snprintf(m->url, sizeof m->url, "shm://ipcx-crash-%ld-%016llx", (long)getpid(),
+             (unsigned long long)th_random64());
+    snprintf(m->path, sizeof m->path, "/dev/shm/ipcx.%s", m->url + 6);
+}
+
+/* Maps the mailbox's segment (4 KiB ring) as the test's own window on it. */
+static void seg_map_open(struct seg_map *m)
+{
+    int fd = open(m->path, O_RDWR | O_CLOEXEC);
+    cr_assert(fd >= 0, "open %s: %s", m->path, strerror(errno));
+    m->seg = mmap(NULL, SHM_HDR + SC_RING, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    cr_assert(m->seg != MAP_FAILED, "mmap %s", m->path);
+    m->h = (struct shm_hdr *)m->seg;
+}
+
+static void seg_map_close(struct seg_map *m)
+{
+    munmap(m->seg, SHM_HDR + SC_RING);
+    (void)ipcx_unlink(m->url);
+}
+
+static ipcx_mailbox *ep_open(const char *url, unsigned role, unsigned create, unsigned flags)
+{
+    ipcx_opts o = IPCX_OPTS_INIT;
+    ipcx_mailbox *mb = NULL;
+    o.role = role;
+    o.create = create;
+    o.flags = flags;
+    o.buffer_size = SC_RING;
+    int rc = ipcx_open(&mb, url, &o);
+    cr_assert_eq(rc, 0, "open %s role %u: %s", url, role, ipcx_errname(rc));
+    return mb;
+}
+
+/* A child that opens an endpoint of role on url, says so, then does `then`. */
+struct holder {
+    const char *url;
+    unsigned role;
+    int then; /* 0: wait for the kill; 1: a receive that waits forever; 2: a send of 1000 bytes
+                 that does */
+};
+
+static int holder_main(void *argp, int ready_fd, int go_fd)
+{
+    struct holder *a = argp;
+    ipcx_mailbox *mb;
+    (void)go_fd;
+    if (cr_open(a->url, a->role, &mb) != 0)
+        return 2;
+    th_signal(ready_fd);
+    char b[1000]; /* the size the ring was filled with: it cannot fit */
+    size_t len;
+    memset(b, 'f', sizeof b);
+    int rc = 0;
+    if (a->then == 1)
+        rc = ipcx_recv(mb, b, sizeof b, &len, IPCX_FOREVER);
+    else if (a->then == 2)
+        rc = ipcx_send(mb, b, sizeof b, IPCX_FOREVER);
+    else
+        (void)th_wait_byte(go_fd, 60000);
+    if (rc != 0) /* it should have waited until killed */
+        fprintf(stderr, "holder child: %s\n", ipcx_errname(rc));
+    return rc != 0 ? 10 : 0;
+}
+
+/* The registry slot whose owner is pid, or -1. */
+static int slot_of(const struct shm_hdr *h, pid_t pid)
+{
+    for (int i = 0; i < SHM_SLOTS; i++)
+        if (atomic_load(&h->slots[i].pid) == (uint32_t)pid && atomic_load(&h->slots[i].role))
+            return i;
+    return -1;
+}
+
+/* Starts a holder child and returns once it is ready; *slot its registry slot, *id its lock id. */
+static void holder_start(th_child *c, struct holder *a, const struct shm_hdr *h, int *slot,
+                         uint32_t *id)
+{
+    cr_assert_eq(th_fork(c, holder_main, a), 0);
+    cr_assert_eq(th_wait_byte(c->ready_fd, 10000), 0, "the child did not open its endpoint");
+    *slot = slot_of(h, c->pid);
+    cr_assert(*slot >= 0, "the child's registry slot not found");
+    *id = ((atomic_load(&h->slots[*slot].gen) & 0xffffffu) << 6 | (uint32_t)*slot) + 1;
+}
+
+/* Waits (bounded) until the lock word is the given owner's: the child is inside its call. */
+static void wait_lock_owner(_Atomic uint32_t *l, uint32_t id)
+{
+    int64_t until = th_now_ns() + 10 * IPCX_SEC;
+    while ((atomic_load(l) & ~SHM_L_WAITERS) != id && th_now_ns() < until)
+        sched_yield(); /* watching shared state, not guessing a delay */
+    cr_assert_eq(atomic_load(l) & ~SHM_L_WAITERS, id,
+                 "the child (lock id %#x) never took the lock (word %#x)", id, atomic_load(l));
+}
+
+static void kill_child(th_child *c)
+{
+    kill(c->pid, SIGKILL);
+    int st = th_reap(c, 10000);
+    cr_assert(st != -1 && WIFSIGNALED(st), "the child was not killed");
+}
+
+static void recv_is(ipcx_mailbox *rx, const char *want, size_t n, const char *what)
+{
+    char b[2048];
+    size_t len = 0;
+    int rc = ipcx_recv(rx, b, sizeof b, &len, CALL_TMO);
+    cr_assert_eq(rc, 0, "%s: recv: %s", what, ipcx_errname(rc));
+    cr_assert(len == n && memcmp(b, want, n) == 0, "%s: got %zu bytes '%.*s', want '%.*s'", what,
+              len, (int)(len < sizeof b ? len : sizeof b), b, (int)n, want);
+}
+
+/*
+ * The state of a sender that died after publishing a record (its seq stored)
+ * but before advancing tail: the record at tail, and, where senders take a
+ * lock, the dead sender's id still in prod_lock.
+ */
+static void forge_dead_send(struct seg_map *m, const char *payload, size_t n, uint32_t dead_id,
+                            int locked)
+{
+    uint64_t t = atomic_load(&m->h->tail);
+    uint64_t key = atomic_load((_Atomic uint64_t *)&m->h->key) & ~(uint64_t)SHM_ST_MASK;
+    struct shm_rec *r = (struct shm_rec *)(m->seg + SHM_HDR + (t & (SC_RING - 1)));
+    memcpy(r + 1, payload, n);
+    atomic_store(&r->meta, SHM_META(n, 0, (dead_id - 1) & 63u));
+    atomic_store(&r->seq, (t | SHM_ST_COMMIT) ^ key);
+    if (locked)
+        atomic_store(&m->h->prod_lock, dead_id);
+}
+
+/*
+ * A sender killed between publishing a record and moving tail: the record is
+ * delivered (once), and the next sender's messages follow it, whether or not
+ * a receiver took the record before the next sender came.
+ */
+static void dead_sender_past_tail(unsigned flags)
+{
+    const int locked = !(flags & IPCX_F_SPSC);
+    const char *left = "published by a sender that died";
+    const size_t nleft = strlen(left);
+    for (int taken_first = 0; taken_first < 2; taken_first++) {
+        struct seg_map m;
+        seg_name(&m);
+        ipcx_mailbox *rx = ep_open(m.url, IPCX_RECV, IPCX_CREATE_EXCL, flags);
+        seg_map_open(&m);
+        th_child c = TH_CHILD_INIT;
+        struct holder a = {m.url, IPCX_SEND, 0};
+        int slot;
+        uint32_t id;
+        holder_start(&c, &a, m.h, &slot, &id);
+        kill_child(&c);
+        forge_dead_send(&m, left, nleft, id, locked);
+        if (taken_first)
+            recv_is(rx, left, nleft, "the dead sender's record, before a new sender came");
+        ipcx_mailbox *tx = ep_open(m.url, IPCX_SEND, IPCX_ATTACH, 0);
+        char msg[100];
+        for (int i = 0; i < 3; i++) {
+            memset(msg, 'a' + i, sizeof msg);
+            int rc = ipcx_send(tx, msg, sizeof msg, CALL_TMO);
+            cr_assert_eq(rc, 0, "%s, taken first %d: the next sender's send %d: %s",
+                         locked ? "locked" : "spsc", taken_first, i, ipcx_errname(rc));
+        }
+        if (!taken_first)
+            recv_is(rx, left, nleft, "the dead sender's record");
+        for (int i = 0; i < 3; i++) {
+            memset(msg, 'a' + i, sizeof msg);
+            recv_is(rx, msg, sizeof msg, taken_first ? "after the record was taken" : "after it");
+        }
+        char b[8];
+        size_t len;
+        int rc = ipcx_recv(rx, b, sizeof b, &len, IPCX_NOWAIT);
+        cr_assert_eq(rc, IPCX_EAGAIN, "then nothing more: %s", ipcx_errname(rc));
+        ipcx_close(tx);
+        ipcx_close(rx);
+        seg_map_close(&m);
+    }
+}
+
+Test(shm_crash, dead_sender_record_past_tail_locked, .fini = crash_fini)
+{
+    dead_sender_past_tail(0);
+}
+
+Test(shm_crash, dead_sender_record_past_tail_spsc, .fini = crash_fini)
+{
+    dead_sender_past_tail(IPCX_F_SPSC);
+}
+
+/*
+ * An endpoint killed inside a call holds its side's lock; the next endpoint
+ * to open takes the freed registry slot. Its generation differs from the dead
+ * owner's, so it must take the lock over like anyone else.
+ */
+Test(shm_crash, successor_in_a_dead_endpoints_slot_takes_its_lock, .timeout = 60,
+     .fini = crash_fini)
+{
+    struct seg_map m;
+    seg_name(&m);
+    ipcx_mailbox *tx = ep_open(m.url, IPCX_SEND, IPCX_CREATE_EXCL, 0);
+    seg_map_open(&m);
+
+    /* A receiver killed while it waits inside ipcx_recv, holding cons_lock. */
+    th_child c = TH_CHILD_INIT;
+    struct holder a = {m.url, IPCX_RECV, 1};
+    int slot;
+    uint32_t id;
+    holder_start(&c, &a, m.h, &slot, &id);
+    wait_lock_owner(&m.h->cons_lock, id);
+    kill_child(&c);
+    ipcx_mailbox *rx = ep_open(m.url, IPCX_RECV, IPCX_ATTACH, 0);
+    cr_assert_eq(atomic_load(&m.h->slots[slot].pid), (uint32_t)getpid(),
+                 "the new receiver did not reuse slot %d (test premise)", slot);
+    cr_assert_eq(ipcx_send(tx, "hello", 5, CALL_TMO), 0);
+    recv_is(rx, "hello", 5, "a receiver in the slot of one that died holding cons_lock");
+
+    /* A sender killed while it waits for room inside ipcx_send, holding prod_lock. */
+    char fill[1000];
+    memset(fill, 'f', sizeof fill);
+    int n = 0;
+    while (ipcx_send(tx, fill, sizeof fill, IPCX_NOWAIT) == 0)
+        n++;
+    cr_assert(n >= 1 && n <= 4, "%d messages of 1000 bytes filled a 4 KiB ring", n);
+    ipcx_close(tx); /* frees slot 0: the child takes it */
+    struct holder b = {m.url, IPCX_SEND, 2};
+    holder_start(&c, &b, m.h, &slot, &id);
+    wait_lock_owner(&m.h->prod_lock, id);
+    kill_child(&c);
+    tx = ep_open(m.url, IPCX_SEND, IPCX_ATTACH, 0);
+    cr_assert_eq(atomic_load(&m.h->slots[slot].pid), (uint32_t)getpid(),
+                 "the new sender did not reuse slot %d (test premise)", slot);
+    for (int i = 0; i < n; i++)
+        recv_is(rx, fill, sizeof fill, "the ring's contents");
+    int rc = ipcx_send(tx, "world", 5, CALL_TMO);
+    cr_assert_eq(rc, 0, "a sender in the slot of one that died holding prod_lock: %s",
+                 ipcx_errname(rc));
+    recv_is(rx, "world", 5, "after the dead sender");
+    ipcx_close(tx);
+    ipcx_close(rx);
+    seg_map_close(&m);
+}
+
+Test(shm_crash, kill_one_of_1x1, .timeout = 600, .fini = crash_fini)
+{
+    crash_rounds(1, 1, 400);
+}
+
+Test(shm_crash, kill_one_of_4x4, .timeout = 600, .fini = crash_fini)
+{
+    crash_rounds(4, 4, 100);
+}
