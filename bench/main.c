@@ -13,8 +13,10 @@
  */
 #include <ipcx.h>
 
+#include "export.h"
 #include "hotpath.h"
 #include "mech.h"
+#include "results.h"
 #include "stats.h"
 #include "workload.h"
 
@@ -33,26 +35,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define MAX_MECHS  64
-#define MAX_SIZES  16
-#define MAX_ROUNDS 64
-#define MAX_SIZE   ((size_t)256 << 20)
-#define CPU_PARENT 0
-#define CPU_CHILD  1
-
-struct options {
-    const struct mech *mechs[MAX_MECHS];
-    size_t nmechs;
-    size_t sizes[MAX_SIZES];
-    size_t nsizes;
-    const struct workload *wls[4];
-    size_t nwls;
-    unsigned rounds;
-    double duration_s;
-    uint64_t count;
-    int pin;
-    int quick;
-};
+#define MAX_SIZE ((size_t)256 << 20)
 
 /* What one process tells the other over the control pipe at each barrier. */
 struct ctl_msg {
@@ -60,12 +43,6 @@ struct ctl_msg {
     int cpu;         /* where the child runs (first barrier) */
     uint64_t errors; /* payload checks that failed in the child (last barrier) */
     double cpu_ns;   /* the child's user+sys time over its workload (last barrier) */
-};
-
-struct cell {
-    int ok;
-    int skipped; /* the mechanism's unavailable() gave a reason; never run */
-    struct wl_result res;
 };
 
 /*
@@ -80,17 +57,19 @@ struct fresh_state {
     int pin;
 };
 
-/* The run's options (set once in main, read by the cell runner and the report). */
-static const struct options *opt;
+/*
+ * The run: its options (set once in main), placement, cells and skips, read
+ * by the cell runner and every report. opt and placement are shorthands.
+ */
+static struct res_run run = {.placement = {0, -1, -1, 0, ""}};
+static const struct res_opts *const opt = &run.opts;
+static struct res_placement *const placement = &run.placement;
 
-/* Placement, as observed. */
-static struct {
-    int pinned; /* both pins succeeded */
-    int parent_cpu;
-    int child_cpu_first;
-    unsigned child_moved; /* cells whose child did not run on CPU_CHILD while pinned */
-    char why[128];        /* why not pinned */
-} placement = {0, -1, -1, 0, ""};
+/*
+ * Where the human-readable report goes: stdout, or stderr when --json or
+ * --csv writes to stdout (so that `--json - | jq` sees only JSON).
+ */
+static FILE *report_out;
 
 static volatile pid_t watchdog_child = 0;
 
@@ -100,8 +79,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: ipcx-bench [--mechanisms LIST] [--sizes LIST] [--pattern pingpong|stream|all]\n"
-            "                  [--rounds N] [--duration SECONDS] [--count N] [--quick] [--no-pin] "
-            "[--list]\n"
+            "                  [--rounds N] [--duration SECONDS] [--count N] [--quick] [--no-pin]\n"
+            "                  [--json FILE] [--csv FILE] [--list]\n"
             "  --mechanisms LIST  comma-separated names, or all (default: all; --list shows them)\n"
             "  --sizes LIST       message sizes in bytes, K/M suffixes allowed (default: "
             "64,4096,65536)\n"
@@ -112,6 +91,10 @@ static void usage(FILE *f)
             "  --count N          time N round trips / messages per cell instead of a duration\n"
             "  --quick            tiny run: 3 rounds of 0.01 s per cell (under 10 s in all)\n"
             "  --no-pin           do not pin the processes to cpus %d and %d\n"
+            "  --json FILE        also write every cell of every round as JSON (schema\n"
+            "                     ipcx-bench/1, docs/bench.md); FILE - is standard output,\n"
+            "                     and the table then goes to standard error\n"
+            "  --csv FILE         the same as CSV, one row per cell and round\n"
             "  --hotpath N        run N 64-byte send+recv pairs on one SPSC shm mailbox in this\n"
             "                     process and exit (for callgrind: scripts/hotpath.sh)\n"
             "  --hotpath-mpmc N   the same on a many-to-many mailbox (its locks)\n",
@@ -165,8 +148,8 @@ static int parse_size(const char *s, size_t *out)
 }
 
 /* Splits a comma list (argv stays intact) and calls f on each item; stops at the first error. */
-static int each_item(const char *list, int (*f)(struct options *o, const char *item),
-                     struct options *o)
+static int each_item(const char *list, int (*f)(struct res_opts *o, const char *item),
+                     struct res_opts *o)
 {
     char *copy = strdup(list), *save = NULL;
     int rc = 0;
@@ -179,7 +162,7 @@ static int each_item(const char *list, int (*f)(struct options *o, const char *i
     return rc < 0 ? -1 : 0;
 }
 
-static int add_mech(struct options *o, const char *name)
+static int add_mech(struct res_opts *o, const char *name)
 {
     if (strcmp(name, "all") == 0) {
         for (size_t i = 0; mech_table[i] != NULL; i++)
@@ -195,30 +178,30 @@ static int add_mech(struct options *o, const char *name)
     for (size_t i = 0; i < o->nmechs; i++)
         if (o->mechs[i] == m)
             return 0;
-    if (o->nmechs == MAX_MECHS) {
-        fprintf(stderr, "ipcx-bench: more than %d mechanisms\n", MAX_MECHS);
+    if (o->nmechs == RES_MAX_MECHS) {
+        fprintf(stderr, "ipcx-bench: more than %d mechanisms\n", RES_MAX_MECHS);
         return -1;
     }
     o->mechs[o->nmechs++] = m;
     return 0;
 }
 
-static int add_size(struct options *o, const char *item)
+static int add_size(struct res_opts *o, const char *item)
 {
     size_t v;
     if (parse_size(item, &v) < 0) {
         fprintf(stderr, "ipcx-bench: bad size '%s' (%u B to 256M)\n", item, WL_MIN_SIZE);
         return -1;
     }
-    if (o->nsizes == MAX_SIZES) {
-        fprintf(stderr, "ipcx-bench: at most %d sizes\n", MAX_SIZES);
+    if (o->nsizes == RES_MAX_SIZES) {
+        fprintf(stderr, "ipcx-bench: at most %d sizes\n", RES_MAX_SIZES);
         return -1;
     }
     o->sizes[o->nsizes++] = v;
     return 0;
 }
 
-static int parse_options(int argc, char **argv, struct options *o)
+static int parse_options(int argc, char **argv, struct res_opts *o)
 {
     static const struct option longopts[] = {
         {"mechanisms", required_argument, NULL, 'm'},
@@ -229,6 +212,8 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"count", required_argument, NULL, 'c'},
         {"quick", no_argument, NULL, 'q'},
         {"no-pin", no_argument, NULL, 'P'},
+        {"json", required_argument, NULL, 'J'},
+        {"csv", required_argument, NULL, 'C'},
         {"list", no_argument, NULL, 'l'},
         {"hotpath", required_argument, NULL, 'H'},
         {"hotpath-mpmc", required_argument, NULL, 'M'},
@@ -254,7 +239,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'p':
             if (strcmp(optarg, "all") == 0) {
                 o->nwls = 0;
-                for (size_t i = 0; wl_table[i] != NULL && o->nwls < 4; i++)
+                for (size_t i = 0; wl_table[i] != NULL && o->nwls < RES_MAX_WLS; i++)
                     o->wls[o->nwls++] = wl_table[i];
             } else if (wl_find(optarg) != NULL) {
                 o->nwls = 1;
@@ -266,8 +251,8 @@ static int parse_options(int argc, char **argv, struct options *o)
             break;
         case 'r':
             o->rounds = (unsigned)strtoul(optarg, &end, 10);
-            if (*end != '\0' || o->rounds < 1 || o->rounds > MAX_ROUNDS) {
-                fprintf(stderr, "ipcx-bench: --rounds takes 1..%d\n", MAX_ROUNDS);
+            if (*end != '\0' || o->rounds < 1 || o->rounds > RES_MAX_ROUNDS) {
+                fprintf(stderr, "ipcx-bench: --rounds takes 1..%d\n", RES_MAX_ROUNDS);
                 return -1;
             }
             rounds_set = 1;
@@ -293,6 +278,12 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'P':
             o->pin = 0;
             break;
+        case 'J':
+            o->json_path = optarg;
+            break;
+        case 'C':
+            o->csv_path = optarg;
+            break;
         case 'l':
             list_all();
             exit(0);
@@ -311,6 +302,11 @@ static int parse_options(int argc, char **argv, struct options *o)
         fprintf(stderr, "ipcx-bench: unexpected argument '%s'\n", argv[optind]);
         return -1;
     }
+    if (o->json_path != NULL && o->csv_path != NULL && strcmp(o->json_path, "-") == 0 &&
+        strcmp(o->csv_path, "-") == 0) {
+        fprintf(stderr, "ipcx-bench: --json and --csv cannot both write to standard output\n");
+        return -1;
+    }
     if (o->quick) {
         if (!rounds_set)
             o->rounds = 3;
@@ -326,7 +322,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         o->nsizes = 3;
     }
     if (o->nwls == 0)
-        for (size_t i = 0; wl_table[i] != NULL && o->nwls < 4; i++)
+        for (size_t i = 0; wl_table[i] != NULL && o->nwls < RES_MAX_WLS; i++)
             o->wls[o->nwls++] = wl_table[i];
     return 0;
 }
@@ -341,25 +337,25 @@ static int pin_to(int cpu)
     return sched_setaffinity(0, sizeof set, &set) < 0 ? -errno : 0;
 }
 
-static void pin_parent(const struct options *o)
+static void pin_parent(const struct res_opts *o)
 {
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     int rc;
     if (!o->pin) {
-        snprintf(placement.why, sizeof placement.why, "--no-pin");
+        snprintf(placement->why, sizeof placement->why, "--no-pin");
         return;
     }
     if (ncpu < 2) {
-        snprintf(placement.why, sizeof placement.why, "only %ld cpu online", ncpu);
+        snprintf(placement->why, sizeof placement->why, "only %ld cpu online", ncpu);
         return;
     }
     rc = pin_to(CPU_PARENT);
     if (rc < 0) {
-        snprintf(placement.why, sizeof placement.why, "sched_setaffinity(cpu %d): %s", CPU_PARENT,
+        snprintf(placement->why, sizeof placement->why, "sched_setaffinity(cpu %d): %s", CPU_PARENT,
                  strerror(-rc));
         return;
     }
-    placement.pinned = 1;
+    placement->pinned = 1;
 }
 
 /* --- one cell ---------------------------------------------------------------------- */
@@ -540,11 +536,13 @@ static void cell_fresh_child(char **argv)
 }
 
 /*
- * Runs one cell; returns 0 and fills *r, or a negative code, saying why on
- * stderr the first time *quiet (a per-mechanism failure count) sees one.
+ * Runs one cell; returns 0 and fills *r, or a negative code with the step
+ * that failed in *failed_stage (a static string), saying why on stderr the
+ * first time *quiet (a per-mechanism failure count) sees one.
  */
 static int cell_run(const struct mech *m, const struct workload *w, const struct wl_params *p,
-                    unsigned cell_id, int pin, struct wl_result *r, unsigned *quiet)
+                    unsigned cell_id, int pin, struct wl_result *r, unsigned *quiet,
+                    const char **failed_stage)
 {
     struct mech_setup s;
     struct mech_ep ep;
@@ -567,6 +565,7 @@ static int cell_run(const struct mech *m, const struct workload *w, const struct
     if (tx == NULL || rx == NULL) {
         free(tx);
         free(rx);
+        *failed_stage = stage;
         return -ENOMEM;
     }
     if (pipe2(p2c, O_CLOEXEC) < 0 || pipe2(c2p, O_CLOEXEC) < 0) {
@@ -606,10 +605,10 @@ static int cell_run(const struct mech *m, const struct workload *w, const struct
         rc = msg.rc;
         stage = "open (child)";
     }
-    if (placement.pinned && msg.cpu != CPU_CHILD)
-        placement.child_moved++;
-    if (placement.child_cpu_first < 0)
-        placement.child_cpu_first = msg.cpu;
+    if (placement->pinned && msg.cpu != CPU_CHILD)
+        placement->child_moved++;
+    if (placement->child_cpu_first < 0)
+        placement->child_cpu_first = msg.cpu;
     if (rc == 0 && ctl_write(p2c[1], &ok) == 0) {
         stage = "connect";
         rc = m->connect ? m->connect(&s, &ep) : 0;
@@ -647,11 +646,12 @@ static int cell_run(const struct mech *m, const struct workload *w, const struct
         m->close(&ep);
     if (m->teardown)
         m->teardown(&s);
+out_pipes:
+    *failed_stage = stage;
     if (rc < 0 && (*quiet)++ == 0)
         fprintf(stderr, "ipcx-bench: %s, %zu B, %s: %s failed: %s (%s)%s\n", m->name, p->msg_size,
                 w->name, stage, ipcx_strerror(rc), ipcx_errname(rc),
                 " [later failures of this mechanism are counted, not shown]");
-out_pipes:
     for (int i = 0; i < 2; i++) {
         if (p2c[i] >= 0)
             close(p2c[i]);
@@ -665,141 +665,37 @@ out_pipes:
 
 /* --- skipped mechanisms ------------------------------------------------------------ */
 
-#define MAX_SKIP_LINES 32
-
-/* The distinct (mechanism, reason) pairs printed so far: each is printed once per run. */
-static struct {
-    const struct mech *m;
-    char why[256];
-} skip_seen[MAX_SKIP_LINES];
-static size_t nskip_seen;
-
 /*
- * Asks the mechanism whether a cell of this size can run; prints a reason
- * the first time it is seen (one line per mechanism and reason, not per
- * cell) and returns it, or NULL when the cell can run.
+ * Asks the mechanism whether a cell of this size can run: 0 if it can.
+ * Otherwise records the reason in the run, sets *skip to its index in
+ * run.skips (-1 if the table was full), prints it the first time it is seen
+ * (one line per mechanism and reason, not per cell) and returns 1.
  */
-static const char *cell_skip(const struct mech *m, size_t msg_size, int progress)
+static int cell_skip(const struct mech *m, size_t msg_size, int progress, int *skip)
 {
     struct mech_setup probe;
     const char *why;
+    int is_new;
     if (m->unavailable == NULL)
-        return NULL;
+        return 0;
     memset(&probe, 0, sizeof probe);
     probe.msg_size = msg_size;
     probe.run_sizes = opt->sizes;
     probe.run_nsizes = opt->nsizes;
     why = m->unavailable(&probe);
     if (why == NULL)
-        return NULL;
-    for (size_t i = 0; i < nskip_seen; i++)
-        if (skip_seen[i].m == m && strncmp(skip_seen[i].why, why, sizeof skip_seen[i].why - 1) == 0)
-            return why;
-    if (nskip_seen < MAX_SKIP_LINES) {
-        skip_seen[nskip_seen].m = m;
-        snprintf(skip_seen[nskip_seen].why, sizeof skip_seen[nskip_seen].why, "%s", why);
-        nskip_seen++;
-    }
+        return 0;
+    *skip = res_skip_note(&run, m, why, &is_new);
+    if (!is_new)
+        return 1;
     if (progress)
         fprintf(stderr, "\r            \r");
-    printf("skipped: %s: %s\n", m->name, why);
-    fflush(stdout);
-    return why;
-}
-
-/* --- rounds and the report ------------------------------------------------------- */
-
-static struct cell *cells;
-
-static struct cell *cell_at(size_t mi, size_t si, size_t wi, unsigned r)
-{
-    return &cells[((mi * opt->nsizes + si) * opt->nwls + wi) * opt->rounds + r];
-}
-
-static int wl_index(const struct workload *w)
-{
-    for (size_t i = 0; i < opt->nwls; i++)
-        if (opt->wls[i] == w)
-            return (int)i;
-    return -1;
-}
-
-/* Whether every cell of a report row (mechanism, size) was skipped. */
-static int row_skipped(size_t mi, size_t si)
-{
-    for (size_t wi = 0; wi < opt->nwls; wi++)
-        for (unsigned r = 0; r < opt->rounds; r++)
-            if (!cell_at(mi, si, wi, r)->skipped)
-                return 0;
+    fprintf(report_out, "skipped: %s: %s\n", m->name, why);
+    fflush(report_out);
     return 1;
 }
 
-static int mech_index(const char *name)
-{
-    for (size_t i = 0; name != NULL && i < opt->nmechs; i++)
-        if (strcmp(opt->mechs[i]->name, name) == 0)
-            return (int)i;
-    return -1;
-}
-
-/* The figures the report uses, one per round (NaN where the cell failed). */
-enum metric { MET_P50, MET_P90, MET_P99, MET_MAX, MET_MSGS, MET_BYTES, MET_CPU };
-
-static double metric_of(const struct cell *c, enum metric k)
-{
-    if (!c->ok)
-        return NAN;
-    switch (k) {
-    case MET_P50:
-        return c->res.lat.n ? (double)c->res.lat.p50 : NAN;
-    case MET_P90:
-        return c->res.lat.n ? (double)c->res.lat.p90 : NAN;
-    case MET_P99:
-        return c->res.lat.n ? (double)c->res.lat.p99 : NAN;
-    case MET_MAX:
-        return c->res.lat.n ? (double)c->res.lat.max : NAN;
-    case MET_MSGS:
-        return c->res.seconds > 0 ? c->res.msgs_per_s : NAN;
-    case MET_BYTES:
-        return c->res.seconds > 0 ? c->res.bytes_per_s : NAN;
-    case MET_CPU:
-        return c->res.moved ? c->res.cpu_ns / (double)c->res.moved : NAN;
-    }
-    return NAN;
-}
-
-struct spread {
-    double med, min, max;
-    size_t n;
-};
-
-/* Median and range over rounds of one metric of one cell (wi < 0: not selected). */
-static struct spread spread_of(size_t mi, size_t si, int wi, enum metric k)
-{
-    double v[MAX_ROUNDS];
-    struct spread sp = {NAN, NAN, NAN, 0};
-    if (wi < 0)
-        return sp;
-    for (unsigned r = 0; r < opt->rounds; r++)
-        v[r] = metric_of(cell_at(mi, si, (size_t)wi, r), k);
-    sp.n = stats_spread(v, opt->rounds, &sp.med, &sp.min, &sp.max);
-    return sp;
-}
-
-/* Per-round ratio library/baseline of one metric, then its median and range. */
-static struct spread ratio_of(size_t mi, size_t si, int wi, enum metric k)
-{
-    double v[MAX_ROUNDS];
-    struct spread sp = {NAN, NAN, NAN, 0};
-    int bi = mech_index(opt->mechs[mi]->baseline);
-    if (bi < 0 || wi < 0)
-        return sp;
-    for (unsigned r = 0; r < opt->rounds; r++)
-        v[r] = metric_of(cell_at(mi, si, (size_t)wi, r), k) /
-               metric_of(cell_at((size_t)bi, si, (size_t)wi, r), k);
-    sp.n = stats_spread(v, opt->rounds, &sp.med, &sp.min, &sp.max);
-    return sp;
-}
+/* --- the report -------------------------------------------------------------------- */
 
 static const char *fmt_size(char *buf, size_t cap, size_t v)
 {
@@ -842,7 +738,7 @@ static const char *fmt_ratio(char *buf, size_t cap, double v)
     return buf;
 }
 
-static const char *fmt_range(char *buf, size_t cap, struct spread sp, double scale, int ratio)
+static const char *fmt_range(char *buf, size_t cap, struct res_spread sp, double scale, int ratio)
 {
     char a[24], b[24];
     if (sp.n == 0) {
@@ -861,57 +757,59 @@ static const char *fmt_range(char *buf, size_t cap, struct spread sp, double sca
 static int print_if_skipped(int nw, size_t mi, size_t si)
 {
     char b[32];
-    if (!row_skipped(mi, si))
+    if (!res_all_skipped(&run, mi, si, -1))
         return 0;
-    printf("%-*s %6s   skipped (see the skipped: line above)\n", nw, opt->mechs[mi]->name,
-           fmt_size(b, sizeof b, opt->sizes[si]));
+    fprintf(report_out, "%-*s %6s   skipped (see the skipped: line above)\n", nw,
+            opt->mechs[mi]->name, fmt_size(b, sizeof b, opt->sizes[si]));
     return 1;
 }
 
 static void print_report(void)
 {
     int nw = name_width(opt->mechs, opt->nmechs);
-    int wp = wl_index(&wl_pingpong), ws = wl_index(&wl_stream);
+    int wp = res_wl_index(&run, &wl_pingpong), ws = res_wl_index(&run, &wl_stream);
     char b[8][64];
 
-    printf("\nMedians across %u rounds. Latency is one way (round trip / 2) in microseconds;\n"
-           "MB/s is 10^6 payload bytes per second. lat/raw = p50 / the baseline's p50 and\n"
-           "tput/raw = msgs/s / the baseline's msgs/s (the baseline: the raw mechanism or\n"
-           "floor --list names), each the median of per-round ratios.\n\n",
-           opt->rounds);
-    printf("%-*s %6s %9s %9s %9s %11s %10s %9s %9s\n", nw, "mechanism", "size", "p50 us", "p90 us",
-           "p99 us", "msgs/s", "MB/s", "lat/raw", "tput/raw");
+    fprintf(report_out,
+            "\nMedians across %u rounds. Latency is one way (round trip / 2) in microseconds;\n"
+            "MB/s is 10^6 payload bytes per second. lat/raw = p50 / the baseline's p50 and\n"
+            "tput/raw = msgs/s / the baseline's msgs/s (the baseline: the raw mechanism or\n"
+            "floor --list names), each the median of per-round ratios.\n\n",
+            opt->rounds);
+    fprintf(report_out, "%-*s %6s %9s %9s %9s %11s %10s %9s %9s\n", nw, "mechanism", "size",
+            "p50 us", "p90 us", "p99 us", "msgs/s", "MB/s", "lat/raw", "tput/raw");
     for (size_t si = 0; si < opt->nsizes; si++) {
         for (size_t mi = 0; mi < opt->nmechs; mi++) {
             if (print_if_skipped(nw, mi, si))
                 continue;
-            printf("%-*s %6s %9s %9s %9s %11s %10s %9s %9s\n", nw, opt->mechs[mi]->name,
-                   fmt_size(b[0], sizeof b[0], opt->sizes[si]),
-                   fmt_num(b[1], sizeof b[1], spread_of(mi, si, wp, MET_P50).med, 1e3),
-                   fmt_num(b[2], sizeof b[2], spread_of(mi, si, wp, MET_P90).med, 1e3),
-                   fmt_num(b[3], sizeof b[3], spread_of(mi, si, wp, MET_P99).med, 1e3),
-                   fmt_num(b[4], sizeof b[4], spread_of(mi, si, ws, MET_MSGS).med, 1.0),
-                   fmt_num(b[5], sizeof b[5], spread_of(mi, si, ws, MET_BYTES).med, 1e6),
-                   fmt_ratio(b[6], sizeof b[6], ratio_of(mi, si, wp, MET_P50).med),
-                   fmt_ratio(b[7], sizeof b[7], ratio_of(mi, si, ws, MET_MSGS).med));
+            fprintf(report_out, "%-*s %6s %9s %9s %9s %11s %10s %9s %9s\n", nw,
+                    opt->mechs[mi]->name, fmt_size(b[0], sizeof b[0], opt->sizes[si]),
+                    fmt_num(b[1], sizeof b[1], res_spread_of(&run, mi, si, wp, RES_P50).med, 1e3),
+                    fmt_num(b[2], sizeof b[2], res_spread_of(&run, mi, si, wp, RES_P90).med, 1e3),
+                    fmt_num(b[3], sizeof b[3], res_spread_of(&run, mi, si, wp, RES_P99).med, 1e3),
+                    fmt_num(b[4], sizeof b[4], res_spread_of(&run, mi, si, ws, RES_MSGS).med, 1.0),
+                    fmt_num(b[5], sizeof b[5], res_spread_of(&run, mi, si, ws, RES_BYTES).med, 1e6),
+                    fmt_ratio(b[6], sizeof b[6], res_ratio_of(&run, mi, si, wp, RES_P50).med),
+                    fmt_ratio(b[7], sizeof b[7], res_ratio_of(&run, mi, si, ws, RES_MSGS).med));
         }
     }
 
-    printf("\nSpread across rounds (min-max of the per-round figures; max us = largest sample "
-           "seen).\n\n");
-    printf("%-*s %6s %15s %9s %17s %13s %13s\n", nw, "mechanism", "size", "p50 us", "max us",
-           "msgs/s", "lat/raw", "tput/raw");
+    fprintf(report_out,
+            "\nSpread across rounds (min-max of the per-round figures; max us = largest sample "
+            "seen).\n\n");
+    fprintf(report_out, "%-*s %6s %15s %9s %17s %13s %13s\n", nw, "mechanism", "size", "p50 us",
+            "max us", "msgs/s", "lat/raw", "tput/raw");
     for (size_t si = 0; si < opt->nsizes; si++) {
         for (size_t mi = 0; mi < opt->nmechs; mi++) {
             if (print_if_skipped(nw, mi, si))
                 continue;
-            printf("%-*s %6s %15s %9s %17s %13s %13s\n", nw, opt->mechs[mi]->name,
-                   fmt_size(b[0], sizeof b[0], opt->sizes[si]),
-                   fmt_range(b[1], sizeof b[1], spread_of(mi, si, wp, MET_P50), 1e3, 0),
-                   fmt_num(b[2], sizeof b[2], spread_of(mi, si, wp, MET_MAX).max, 1e3),
-                   fmt_range(b[3], sizeof b[3], spread_of(mi, si, ws, MET_MSGS), 1.0, 0),
-                   fmt_range(b[4], sizeof b[4], ratio_of(mi, si, wp, MET_P50), 1.0, 1),
-                   fmt_range(b[5], sizeof b[5], ratio_of(mi, si, ws, MET_MSGS), 1.0, 1));
+            fprintf(report_out, "%-*s %6s %15s %9s %17s %13s %13s\n", nw, opt->mechs[mi]->name,
+                    fmt_size(b[0], sizeof b[0], opt->sizes[si]),
+                    fmt_range(b[1], sizeof b[1], res_spread_of(&run, mi, si, wp, RES_P50), 1e3, 0),
+                    fmt_num(b[2], sizeof b[2], res_spread_of(&run, mi, si, wp, RES_MAX).max, 1e3),
+                    fmt_range(b[3], sizeof b[3], res_spread_of(&run, mi, si, ws, RES_MSGS), 1.0, 0),
+                    fmt_range(b[4], sizeof b[4], res_ratio_of(&run, mi, si, wp, RES_P50), 1.0, 1),
+                    fmt_range(b[5], sizeof b[5], res_ratio_of(&run, mi, si, ws, RES_MSGS), 1.0, 1));
         }
     }
 }
@@ -923,73 +821,122 @@ static void print_report(void)
 static void print_cpu(void)
 {
     int nw = name_width(opt->mechs, opt->nmechs);
-    int wp = wl_index(&wl_pingpong), ws = wl_index(&wl_stream);
+    int wp = res_wl_index(&run, &wl_pingpong), ws = res_wl_index(&run, &wl_stream);
     char b[5][64];
 
-    printf(
+    fprintf(
+        report_out,
         "\nCPU time per message moved: user+sys of both processes over the workload (warm-up\n"
         "included) / messages that crossed, in microseconds; median across rounds, and the\n"
         "median per-round ratio to the raw baseline (tick-based accounting: rough per round).\n\n");
-    printf("%-*s %6s %12s %9s %12s %9s\n", nw, "mechanism", "size", "pingpong cpu", "cpu/raw",
-           "stream cpu", "cpu/raw");
+    fprintf(report_out, "%-*s %6s %12s %9s %12s %9s\n", nw, "mechanism", "size", "pingpong cpu",
+            "cpu/raw", "stream cpu", "cpu/raw");
     for (size_t si = 0; si < opt->nsizes; si++)
         for (size_t mi = 0; mi < opt->nmechs; mi++) {
             if (print_if_skipped(nw, mi, si))
                 continue;
-            printf("%-*s %6s %12s %9s %12s %9s\n", nw, opt->mechs[mi]->name,
-                   fmt_size(b[0], sizeof b[0], opt->sizes[si]),
-                   fmt_num(b[1], sizeof b[1], spread_of(mi, si, wp, MET_CPU).med, 1e3),
-                   fmt_ratio(b[2], sizeof b[2], ratio_of(mi, si, wp, MET_CPU).med),
-                   fmt_num(b[3], sizeof b[3], spread_of(mi, si, ws, MET_CPU).med, 1e3),
-                   fmt_ratio(b[4], sizeof b[4], ratio_of(mi, si, ws, MET_CPU).med));
+            fprintf(report_out, "%-*s %6s %12s %9s %12s %9s\n", nw, opt->mechs[mi]->name,
+                    fmt_size(b[0], sizeof b[0], opt->sizes[si]),
+                    fmt_num(b[1], sizeof b[1], res_spread_of(&run, mi, si, wp, RES_CPU).med, 1e3),
+                    fmt_ratio(b[2], sizeof b[2], res_ratio_of(&run, mi, si, wp, RES_CPU).med),
+                    fmt_num(b[3], sizeof b[3], res_spread_of(&run, mi, si, ws, RES_CPU).med, 1e3),
+                    fmt_ratio(b[4], sizeof b[4], res_ratio_of(&run, mi, si, ws, RES_CPU).med));
         }
 }
 
 static void print_header(int argc, char **argv)
 {
     struct utsname u;
-    printf("command:");
+    fprintf(report_out, "command:");
     for (int i = 0; i < argc; i++)
-        printf(" %s", argv[i]);
-    printf("\nipcx-bench: libipcx %s", ipcx_version());
+        fprintf(report_out, " %s", argv[i]);
+    fprintf(report_out, "\nipcx-bench: libipcx %s", ipcx_version());
     if (uname(&u) == 0)
-        printf(", %s %s %s", u.sysname, u.release, u.machine);
-    printf(", %ld cpus online\n", sysconf(_SC_NPROCESSORS_ONLN));
-    printf("run: %zu mechanisms x %zu sizes x %zu patterns, %u rounds, ", opt->nmechs, opt->nsizes,
-           opt->nwls, opt->rounds);
+        fprintf(report_out, ", %s %s %s", u.sysname, u.release, u.machine);
+    fprintf(report_out, ", %ld cpus online\n", sysconf(_SC_NPROCESSORS_ONLN));
+    fprintf(report_out, "run: %zu mechanisms x %zu sizes x %zu patterns, %u rounds, ", opt->nmechs,
+            opt->nsizes, opt->nwls, opt->rounds);
     if (opt->count)
-        printf("%llu timed messages per cell\n", (unsigned long long)opt->count);
+        fprintf(report_out, "%llu timed messages per cell\n", (unsigned long long)opt->count);
     else
-        printf("%.3g s timed per cell and round\n", opt->duration_s);
+        fprintf(report_out, "%.3g s timed per cell and round\n", opt->duration_s);
 }
 
 static void print_placement(void)
 {
-    if (placement.pinned)
-        printf("placement: parent pinned to cpu %d (ran on %d), child pinned to cpu %d (ran on "
-               "%d)%s\n",
-               CPU_PARENT, placement.parent_cpu, CPU_CHILD, placement.child_cpu_first,
-               placement.child_moved ? "; WARNING: some children were not on their cpu" : "");
+    if (placement->pinned)
+        fprintf(report_out,
+                "placement: parent pinned to cpu %d (ran on %d), child pinned to cpu %d (ran on "
+                "%d)%s\n",
+                CPU_PARENT, placement->parent_cpu, CPU_CHILD, placement->child_cpu_first,
+                placement->child_moved ? "; WARNING: some children were not on their cpu" : "");
     else
-        printf("placement: unpinned (%s); parent on cpu %d, first child on cpu %d\n", placement.why,
-               placement.parent_cpu, placement.child_cpu_first);
+        fprintf(report_out, "placement: unpinned (%s); parent on cpu %d, first child on cpu %d\n",
+                placement->why, placement->parent_cpu, placement->child_cpu_first);
+}
+
+/*
+ * Opens --json / --csv outputs before anything runs, so that a bad path
+ * fails at once rather than after the run; "-" is stdout.
+ */
+static int open_output(const char *path, FILE **f)
+{
+    *f = NULL;
+    if (path == NULL)
+        return 0;
+    if (strcmp(path, "-") == 0) {
+        *f = stdout;
+        return 0;
+    }
+    *f = fopen(path, "we"); /* close-on-exec: fresh children and iox-roudi do not inherit it */
+    if (*f == NULL) {
+        fprintf(stderr, "ipcx-bench: cannot write %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Writes one machine-readable report and closes it; 0, or -1 with the reason on stderr. */
+static int write_output(const char *path, FILE *f, int (*writer)(const struct res_run *, FILE *))
+{
+    int rc;
+    if (f == NULL)
+        return 0;
+    rc = writer(&run, f);
+    if (fflush(f) != 0 || ferror(f))
+        rc = -1;
+    if (f != stdout && fclose(f) != 0)
+        rc = -1;
+    if (rc < 0)
+        fprintf(stderr, "ipcx-bench: writing %s failed: %s\n", path, strerror(errno));
+    return rc;
 }
 
 int main(int argc, char **argv)
 {
-    static struct options o;
     struct sigaction sa;
-    unsigned cell_id = 0, failed = 0, bad = 0, skipped = 0;
-    int progress = isatty(2);
-    unsigned mech_failures[MAX_MECHS] = {0};
+    unsigned cell_id = 0;
+    int progress = isatty(2), out_rc = 0;
+    unsigned mech_failures[RES_MAX_MECHS] = {0};
+    FILE *json = NULL, *csv = NULL;
 
     if (argc == 5 && strcmp(argv[1], "--cell-child") == 0)
         cell_fresh_child(argv); /* a MECH_F_FRESH_CHILD cell's child half; never returns */
-    if (parse_options(argc, argv, &o) < 0)
+    report_out = stdout;
+    if (parse_options(argc, argv, &run.opts) < 0)
         return 2;
-    opt = &o;
-    cells = calloc(o.nmechs * o.nsizes * o.nwls * o.rounds, sizeof *cells);
-    if (cells == NULL) {
+    if (open_output(opt->json_path, &json) < 0 || open_output(opt->csv_path, &csv) < 0) {
+        if (json != NULL && json != stdout)
+            fclose(json);
+        return 2;
+    }
+    if (json == stdout || csv == stdout)
+        report_out = stderr;
+    run.argc = argc;
+    run.argv = argv;
+    run.started = time(NULL);
+    run.warmup_s = opt->duration_s / 5 < 0.1 ? opt->duration_s / 5 : 0.1;
+    if (res_alloc(&run) < 0) {
         fprintf(stderr, "ipcx-bench: out of memory\n");
         return 1;
     }
@@ -999,37 +946,41 @@ int main(int argc, char **argv)
     sa.sa_handler = watchdog_fire;
     sigaction(SIGALRM, &sa, NULL);
 
-    pin_parent(&o);
-    placement.parent_cpu = sched_getcpu();
+    pin_parent(opt);
+    placement->parent_cpu = sched_getcpu();
     print_header(argc, argv);
-    fflush(stdout);
+    fflush(report_out);
 
-    for (unsigned r = 0; r < o.rounds; r++) {
+    for (unsigned r = 0; r < opt->rounds; r++) {
         if (progress)
-            fprintf(stderr, "\rround %u/%u ", r + 1, o.rounds);
-        for (size_t si = 0; si < o.nsizes; si++) {
-            for (size_t wi = 0; wi < o.nwls; wi++) {
-                for (size_t k = 0; k < o.nmechs; k++) {
+            fprintf(stderr, "\rround %u/%u ", r + 1, opt->rounds);
+        for (size_t si = 0; si < opt->nsizes; si++) {
+            for (size_t wi = 0; wi < opt->nwls; wi++) {
+                for (size_t k = 0; k < opt->nmechs; k++) {
                     /* Alternate the order every round so no mechanism always goes first. */
-                    size_t mi = r % 2 ? o.nmechs - 1 - k : k;
-                    struct wl_params p = {o.sizes[si], o.duration_s, o.count, 0.0};
-                    struct cell *c = cell_at(mi, si, wi, r);
-                    p.warmup_s = o.duration_s / 5 < 0.1 ? o.duration_s / 5 : 0.1;
-                    if (cell_skip(o.mechs[mi], o.sizes[si], progress) != NULL) {
-                        c->skipped = 1;
-                        skipped++;
+                    size_t mi = r % 2 ? opt->nmechs - 1 - k : k;
+                    const struct mech *m = opt->mechs[mi];
+                    struct wl_params p = {opt->sizes[si], opt->duration_s, opt->count,
+                                          run.warmup_s};
+                    struct res_cell *c = res_cell_at(&run, mi, si, wi, r);
+                    if (cell_skip(m, opt->sizes[si], progress, &c->skip)) {
+                        c->status = RES_SKIPPED;
+                        run.skipped++;
                         continue;
                     }
-                    c->ok = cell_run(o.mechs[mi], o.wls[wi], &p, cell_id++,
-                                     o.pin && placement.pinned, &c->res, &mech_failures[mi]) == 0;
-                    if (!c->ok)
-                        failed++;
-                    if (c->ok && c->res.errors) {
+                    c->rc = cell_run(m, opt->wls[wi], &p, cell_id++, opt->pin && placement->pinned,
+                                     &c->res, &mech_failures[mi], &c->stage);
+                    if (c->rc < 0) {
+                        c->status = RES_FAILED;
+                        run.failed++;
+                    } else if (c->res.errors) {
                         fprintf(stderr, "ipcx-bench: %s, %zu B, %s: %llu payload checks failed\n",
-                                o.mechs[mi]->name, o.sizes[si], o.wls[wi]->name,
+                                m->name, opt->sizes[si], opt->wls[wi]->name,
                                 (unsigned long long)c->res.errors);
-                        c->ok = 0;
-                        bad++;
+                        c->status = RES_BAD;
+                        run.bad++;
+                    } else {
+                        c->status = RES_OK;
                     }
                 }
             }
@@ -1040,12 +991,19 @@ int main(int argc, char **argv)
     print_placement();
     print_report();
     print_cpu();
-    if (skipped)
-        printf("\n%u cells skipped (the skipped: lines say why); they do not count as failures.\n",
-               skipped);
-    if (failed || bad)
-        printf("\n%u cells failed and %u had bad payloads; they are left out (shown as -).\n",
-               failed, bad);
-    free(cells);
-    return failed || bad ? 1 : 0;
+    if (run.skipped)
+        fprintf(report_out,
+                "\n%u cells skipped (the skipped: lines say why); they do not count as failures.\n",
+                run.skipped);
+    if (run.failed || run.bad)
+        fprintf(report_out,
+                "\n%u cells failed and %u had bad payloads; they are left out (shown as -).\n",
+                run.failed, run.bad);
+    fflush(report_out);
+    if (write_output(opt->json_path, json, export_json) < 0)
+        out_rc = -1;
+    if (write_output(opt->csv_path, csv, export_csv) < 0)
+        out_rc = -1;
+    res_free(&run);
+    return run.failed || run.bad || out_rc < 0 ? 1 : 0;
 }

@@ -49,6 +49,7 @@ void stats_lat_summarise(struct stats_lat *out, const uint64_t *sorted, size_t n
     out->p50 = stats_percentile_u64(sorted, n, 50.0);
     out->p90 = stats_percentile_u64(sorted, n, 90.0);
     out->p99 = stats_percentile_u64(sorted, n, 99.0);
+    out->p999 = stats_percentile_u64(sorted, n, 99.9);
     out->max = n > 0 ? sorted[n - 1] : 0;
 }
 

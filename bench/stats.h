@@ -14,10 +14,14 @@ void stats_sort_u64(uint64_t *v, size_t n);
 /* The p-th percentile (0 <= p <= 100) of n sorted samples, nearest rank; 0 if n == 0. */
 uint64_t stats_percentile_u64(const uint64_t *sorted, size_t n, double p);
 
-/* Summary of one sorted latency sample set. */
+/*
+ * Summary of one sorted latency sample set, nearest rank over every sample
+ * (no histogram yet: exact, at the price of keeping and sorting the samples).
+ * With fewer than 1000 samples p999 is the largest sample, like max.
+ */
 struct stats_lat {
     uint64_t n;
-    uint64_t p50, p90, p99, max; /* nanoseconds */
+    uint64_t p50, p90, p99, p999, max; /* nanoseconds; p999 is the 99.9th percentile */
 };
 void stats_lat_summarise(struct stats_lat *out, const uint64_t *sorted, size_t n);
 

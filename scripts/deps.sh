@@ -10,7 +10,7 @@
 set -euo pipefail
 
 required=(build-essential cmake pkg-config clang libclang-rt-14-dev libcriterion-dev
-    valgrind gnuplot-nox clang-format)
+    valgrind gnuplot-nox clang-format python3)
 optional=()
 
 for arg in "$@"; do

@@ -1,12 +1,12 @@
 /*
  * main.c: the `ipcx` command, a thin shell over the public API for sending
  * and receiving messages from scripts and terminals (`ipcx send`, `ipcx recv`,
- * `ipcx unlink`). It parses arguments, turns time and size words into the
- * API's units, maps library codes to exit codes (0 ok, 1 runtime error, 2
- * usage error, 3 timed out) and prints what the library says. Like bench/ and
- * examples/, it includes only <ipcx.h> and libc: it must never reach into the
- * library's internals, and it must never leave a receiver's socket or FIFO
- * name behind when it stops normally or on SIGINT, SIGTERM or SIGHUP.
+ * `ipcx unlink`, ...), and the front end of the benchmark engine (`ipcx bench`
+ * finds the separate ipcx-bench program and execs it). It parses arguments, turns time and size
+ * words into the API's units, maps library codes to exit codes (0 ok, 1 runtime error, 2 usage
+ * error, 3 timed out) and prints what the library says. Like bench/ and examples/, it includes only
+ * <ipcx.h> and libc: it must never reach into the library's internals, and it must never leave a
+ * receiver's socket or FIFO name behind when it stops normally or on SIGINT, SIGTERM or SIGHUP.
  */
 #include <ipcx.h>
 
@@ -20,7 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Exit codes, documented in `ipcx --help` and docs/cli.md. */
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_TIMEDOUT = 3 };
@@ -39,7 +41,10 @@ enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_TIMEDOUT = 3 };
 #define TOOL_PRINTF(fmt, args)
 #endif
 
-/* One subcommand: its name, its entry point, a one-line summary and its usage text. */
+/*
+ * One subcommand: its name, its entry point, a one-line summary and its usage
+ * text (NULL when the command prints its own, as `ipcx bench` does).
+ */
 struct tool_cmd {
     const char *name;
     int (*run)(int argc, char **argv);
@@ -52,6 +57,7 @@ static int cmd_recv(int argc, char **argv);
 static int cmd_unlink(int argc, char **argv);
 static int cmd_ls(int argc, char **argv);
 static int cmd_rm(int argc, char **argv);
+static int cmd_bench(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 
 #define TIME_HELP                                                                                  \
@@ -146,6 +152,8 @@ static const struct tool_cmd tool_cmds[] = {
     {"unlink", cmd_unlink, "remove a mailbox's name (socket or FIFO path)", unlink_usage},
     {"ls", cmd_ls, "list shared-memory mailboxes, live and stale", ls_usage},
     {"rm", cmd_rm, "remove mailboxes, or every stale one", rm_usage},
+    /* Its usage is the engine's own (ipcx bench --help), so none is kept here. */
+    {"bench", cmd_bench, "measure every IPC mechanism on this machine (runs ipcx-bench)", NULL},
     {"help", cmd_help, "list the commands, or show one command's usage", help_usage},
 };
 
@@ -760,13 +768,125 @@ static int cmd_rm(int argc, char **argv)
     return c.failed ? EXIT_RUNTIME : EXIT_OK;
 }
 
+/* --- ipcx bench ------------------------------------------------------------------- */
+
+/*
+ * Where an installed ipcx-bench lives, set by CMake: the libexec directory
+ * relative to the directory of the installed `ipcx` (so a relocated install,
+ * `cmake --install --prefix`, still finds it) and as the configured absolute
+ * path. The fallbacks are GNU defaults for a build without CMake's values.
+ */
+#ifndef IPCX_BENCH_FROM_BINDIR
+#define IPCX_BENCH_FROM_BINDIR "../libexec/ipcx/ipcx-bench"
+#endif
+#ifndef IPCX_BENCH_LIBEXEC
+#define IPCX_BENCH_LIBEXEC "/usr/local/libexec/ipcx/ipcx-bench"
+#endif
+
+/* A place ipcx-bench may be, and how to say so. */
+struct bench_where {
+    char path[PATH_MAX];
+    const char *what;
+};
+
+/* Whether path is an executable regular file. */
+static int bench_is_exec(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+}
+
+/*
+ * Fills the places to look, in order: next to the running ipcx (a build
+ * tree), the install's libexec directory relative to it, then the configured
+ * libexec directory. Returns how many.
+ */
+static int bench_candidates(struct bench_where w[3])
+{
+    char self[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+    int n = 0;
+
+    if (len > 0) {
+        char *slash;
+        self[len] = '\0';
+        slash = strrchr(self, '/');
+        if (slash != NULL) {
+            *slash = '\0';
+            if (snprintf(w[n].path, sizeof w[n].path, "%s/ipcx-bench", self) <
+                (int)sizeof w[n].path)
+                w[n++].what = "next to ipcx";
+            if (snprintf(w[n].path, sizeof w[n].path, "%s/%s", self, IPCX_BENCH_FROM_BINDIR) <
+                (int)sizeof w[n].path)
+                w[n++].what = "in the libexec directory of ipcx's install";
+        }
+    }
+    snprintf(w[n].path, sizeof w[n].path, "%s", IPCX_BENCH_LIBEXEC);
+    w[n++].what = "in the configured libexec directory";
+    return n;
+}
+
+/*
+ * Runs the benchmark engine: execs ipcx-bench with this command's arguments,
+ * so its exit status and output are the engine's. With -h or --help among
+ * the arguments, first says which ipcx-bench it runs. Returns only on
+ * failure: EXIT_RUNTIME when there is no engine or it cannot be run.
+ */
+static int cmd_bench(int argc, char **argv)
+{
+    struct bench_where w[3];
+    char shown[PATH_MAX];
+    char **args;
+    int n = bench_candidates(w), found = -1, help = 0;
+    struct sigaction sa;
+
+    for (int i = 0; i < n && found < 0; i++)
+        if (bench_is_exec(w[i].path))
+            found = i;
+    if (found < 0) {
+        fprintf(stderr, "ipcx: bench: the benchmark engine, ipcx-bench, was not found; looked:\n");
+        for (int i = 0; i < n; i++)
+            fprintf(stderr, "  %s (%s)\n", w[i].path, w[i].what);
+        fprintf(stderr, "It is built with the library (CMake option IPCX_BUILD_BENCH, on by "
+                        "default)\nand installed with it; see docs/bench.md.\n");
+        return EXIT_RUNTIME;
+    }
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        help |= tool_is_help(argv[i]);
+    if (help) {
+        printf("ipcx bench runs %s (found %s) with the same arguments:\n\n",
+               realpath(w[found].path, shown) != NULL ? shown : w[found].path, w[found].what);
+        fflush(stdout);
+    }
+
+    /* argv[argc] is NULL, so the engine gets this command's arguments and the terminator. */
+    args = calloc((size_t)argc + 1, sizeof *args);
+    if (args == NULL) {
+        fprintf(stderr, "ipcx: bench: out of memory\n");
+        return EXIT_RUNTIME;
+    }
+    args[0] = w[found].path;
+    for (int i = 1; i < argc; i++)
+        args[i] = argv[i];
+    /* main() ignores SIGPIPE for its own commands; the engine gets the default back. */
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGPIPE, &sa, NULL);
+    execv(w[found].path, args);
+    fprintf(stderr, "ipcx: bench: cannot run %s: %s\n", w[found].path, strerror(errno));
+    free(args);
+    return EXIT_RUNTIME;
+}
+
 /* Prints the overview: synopsis, the command table, URL forms and exit codes. */
 static void tool_print_overview(FILE *f)
 {
     fputs("Usage: ipcx COMMAND [OPTIONS] [ARGS...]\n"
           "       ipcx --version | --help\n"
           "\n"
-          "Sends and receives messages over Linux IPC through libipcx.\n"
+          "Sends and receives messages over Linux IPC through libipcx, and measures\n"
+          "every IPC mechanism on this machine (ipcx bench).\n"
           "\n"
           "Commands:\n",
           f);
@@ -795,6 +915,12 @@ static int cmd_help(int argc, char **argv)
     cmd = tool_find(argv[1]);
     if (cmd == NULL)
         return tool_usage_error("help", "unknown command '%s'", argv[1]);
+    if (cmd->usage == NULL) {
+        /* A command whose usage is another program's (bench): ask it. */
+        static char help_arg[] = "--help";
+        char *args[] = {argv[1], help_arg, NULL};
+        return cmd->run(2, args);
+    }
     fputs(cmd->usage, stdout);
     return EXIT_OK;
 }

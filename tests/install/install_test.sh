@@ -2,14 +2,16 @@
 # install_test.sh: installs a finished build into a temporary prefix, then builds
 # examples/hello.c against the installed package three ways (pkg-config; find_package with
 # ipcx::ipcx; find_package with ipcx::ipcx_static), runs each, and checks that the shared
-# library exports the public ipcx_* functions and nothing internal. It never touches the build
-# tree beyond what `cmake --install` itself writes, and removes its prefix when done.
+# library exports the public ipcx_* functions and nothing internal; with the benchmark built, that
+# ipcx-bench went to libexec/ipcx/ and the installed `ipcx bench` finds it there. It never
+# touches the build tree beyond what `cmake --install` itself writes, and removes its prefix
+# when done.
 #
-# Usage: install_test.sh SOURCE_DIR BUILD_DIR CC VERSION HAVE_TOOL [SANITIZER_FLAGS]
+# Usage: install_test.sh SOURCE_DIR BUILD_DIR CC VERSION HAVE_TOOL [SANITIZER_FLAGS [HAVE_BENCH]]
 # (ctest passes these; see CMakeLists.txt).
 set -euo pipefail
 
-src=$1 build=$2 cc=$3 version=$4 have_tool=$5 san=${6:-}
+src=$1 build=$2 cc=$3 version=$4 have_tool=$5 san=${6:-} have_bench=${7:-0}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ipcx-install-test.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -41,6 +43,23 @@ if [ "$have_tool" = 1 ]; then
     if grep -q 'not found' <<<"$deps"; then
         printf '%s\n' "$deps"
         fail "bin/ipcx does not find its libraries without LD_LIBRARY_PATH"
+    fi
+fi
+if [ "$have_bench" = 1 ]; then
+    step "ipcx-bench in libexec/ipcx/, found by ipcx bench"
+    bench=$(find "$prefix" -path '*/ipcx/ipcx-bench' -type f | head -n 1)
+    [ -n "$bench" ] && [ -x "$bench" ] || fail "ipcx-bench was not installed in libexec/ipcx/"
+    deps=$(ldd "$bench")
+    if grep -q 'not found' <<<"$deps"; then
+        printf '%s\n' "$deps"
+        fail "ipcx-bench does not find its libraries without LD_LIBRARY_PATH"
+    fi
+    if [ "$have_tool" = 1 ]; then
+        out=$("$prefix/bin/ipcx" bench --help) || fail "ipcx bench --help failed"
+        want="ipcx bench runs $(realpath "$bench") (found in the libexec directory of ipcx's install)"
+        first=$(head -n 1 <<<"$out")
+        [ "${first#"$want"}" != "$first" ] || fail "ipcx bench --help says '$first', want '$want ...'"
+        grep -q '^usage: ipcx-bench' <<<"$out" || fail "ipcx bench --help shows no engine usage"
     fi
 fi
 
