@@ -5,6 +5,8 @@
  */
 #include "stats.h"
 
+#include "hist.h"
+
 #include <math.h>
 #include <stdlib.h>
 
@@ -51,6 +53,16 @@ void stats_lat_summarise(struct stats_lat *out, const uint64_t *sorted, size_t n
     out->p99 = stats_percentile_u64(sorted, n, 99.0);
     out->p999 = stats_percentile_u64(sorted, n, 99.9);
     out->max = n > 0 ? sorted[n - 1] : 0;
+}
+
+void stats_lat_from_hist(struct stats_lat *out, const struct hist *h)
+{
+    out->n = h->count;
+    out->p50 = hist_percentile(h, 50.0);
+    out->p90 = hist_percentile(h, 90.0);
+    out->p99 = hist_percentile(h, 99.0);
+    out->p999 = hist_percentile(h, 99.9);
+    out->max = h->count ? h->max : 0;
 }
 
 size_t stats_spread(const double *v, size_t n, double *median, double *min, double *max)

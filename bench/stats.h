@@ -24,6 +24,9 @@ struct stats_lat {
     uint64_t p50, p90, p99, p999, max; /* nanoseconds; p999 is the 99.9th percentile */
 };
 void stats_lat_summarise(struct stats_lat *out, const uint64_t *sorted, size_t n);
+/* The same from a histogram of every sample (each percentile within 1/64 above the truth). */
+struct hist;
+void stats_lat_from_hist(struct stats_lat *out, const struct hist *h);
 
 /*
  * Median, minimum and maximum of n doubles (copied, the input is untouched);

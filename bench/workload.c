@@ -8,16 +8,16 @@
  */
 #include "workload.h"
 
+#include "hist.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#define WL_STOP          UINT64_MAX /* sequence word of the last message */
-#define WL_MIN_WARMUP    16u        /* round trips or messages, at least */
-#define WL_CLOCK_EVERY   64u        /* stream: read the clock every this many messages */
-#define WL_SAMPLES_FIRST ((size_t)1 << 14)
-#define WL_SAMPLES_MAX   ((size_t)1 << 22)
+#define WL_STOP        UINT64_MAX /* sequence word of the last message */
+#define WL_MIN_WARMUP  16u        /* round trips or messages, at least */
+#define WL_CLOCK_EVERY 64u        /* stream: read the clock every this many messages */
 
 uint64_t wl_now_ns(void)
 {
@@ -104,14 +104,15 @@ static int wl_recv(const struct mech *m, struct mech_ep *ep, const struct wl_par
 static int pingpong_parent(const struct mech *m, struct mech_ep *ep, const struct wl_params *p,
                            void *tx, void *rx, struct wl_result *r)
 {
-    size_t cap = WL_SAMPLES_FIRST, n = 0;
-    uint64_t *rt = malloc(cap * sizeof *rt);
+    size_t n = 0;
+    struct hist *h = malloc(sizeof *h); /* every sample, in log-linear buckets (hist.h) */
     uint64_t warm_until, stop_at, t0, t1, seq;
     uint64_t warm_min =
         p->count ? (p->count / 10 > WL_MIN_WARMUP ? p->count / 10 : WL_MIN_WARMUP) : WL_MIN_WARMUP;
     int rc = 0;
-    if (rt == NULL)
+    if (h == NULL)
         return -ENOMEM;
+    hist_init(h);
     t0 = wl_now_ns();
     warm_until = t0 + wl_ns(p->warmup_s);
     stop_at = 0;
@@ -135,28 +136,16 @@ static int pingpong_parent(const struct mech *m, struct mech_ep *ep, const struc
         if (got != seq)
             r->errors++;
         if (!warm) {
-            if (n == cap) {
-                if (cap == WL_SAMPLES_MAX)
-                    break; /* enough samples; stop the cell early */
-                uint64_t *bigger = realloc(rt, 2 * cap * sizeof *rt);
-                if (bigger == NULL)
-                    break;
-                rt = bigger;
-                cap *= 2;
-            }
-            rt[n++] = t1 - t0;
+            hist_record(h, (t1 - t0) / 2); /* one-way latency is half the round trip */
+            n++;
         }
     }
     if (rc == 0)
         rc = wl_send(m, ep, p, tx, WL_STOP);
-    /* One-way latency is half the round trip. */
-    for (size_t i = 0; i < n; i++)
-        rt[i] /= 2;
-    stats_sort_u64(rt, n);
-    stats_lat_summarise(&r->lat, rt, n);
+    stats_lat_from_hist(&r->lat, h);
     r->msgs = n;
     r->moved = 2 * seq + 1; /* every round trip, and the stop message */
-    free(rt);
+    free(h);
     return rc;
 }
 
