@@ -86,8 +86,8 @@ static void usage(FILE *f)
             "64,4096,65536)\n"
             "  --pattern P        pingpong, stream or all (default: all)\n"
             "  --rounds N         rounds; each runs every cell once, mechanisms interleaved "
-            "(default: 5)\n"
-            "  --duration S       timed seconds per cell and round (default: 0.2)\n"
+            "(default: 3)\n"
+            "  --duration S       timed seconds per cell and round (default: 0.12)\n"
             "  --count N          time N round trips / messages per cell instead of a duration\n"
             "  --quick            tiny run: 3 rounds of 0.01 s per cell (under 10 s in all)\n"
             "  --no-pin           do not pin the processes to cpus %d and %d\n"
@@ -223,8 +223,8 @@ static int parse_options(int argc, char **argv, struct res_opts *o)
     int rounds_set = 0, duration_set = 0, c;
     char *end;
     memset(o, 0, sizeof *o);
-    o->rounds = 5;
-    o->duration_s = 0.2;
+    o->rounds = 3; /* the default run: every mechanism in about a minute */
+    o->duration_s = 0.12;
     o->pin = 1;
     while ((c = getopt_long(argc, argv, "m:s:p:r:d:c:qPlh", longopts, NULL)) != -1) {
         switch (c) {
