@@ -38,6 +38,25 @@
 #define SC_SEQ_MASK  ((UINT64_C(1) << 48) - 1)
 
 /*
+ * Opens an endpoint on a test mailbox (role, creation, flags, ring bytes, full
+ * policy) and fails the test if it cannot. Include Criterion before this file.
+ */
+static inline ipcx_mailbox *sc_open_ok(const char *url, unsigned role, unsigned create,
+                                       unsigned flags, size_t ring, unsigned on_full)
+{
+    ipcx_opts o = IPCX_OPTS_INIT;
+    ipcx_mailbox *mb = NULL;
+    o.role = role;
+    o.create = create;
+    o.flags = flags;
+    o.buffer_size = ring;
+    o.on_full = on_full;
+    int rc = ipcx_open(&mb, url, &o);
+    cr_assert_eq(rc, 0, "open %s role %u: %s", url, role, ipcx_errname(rc));
+    return mb;
+}
+
+/*
  * The divisor applied to message and round counts: IPCX_TEST_SCALE from the
  * environment (the CMake sanitizer builds set it), 1 if unset or invalid.
  */
@@ -148,6 +167,14 @@ static inline int sc_shm_names(const char *prefix, int remove)
     }
     closedir(d);
     return n;
+}
+
+/* After a test, pass or fail: none of this process's test mailboxes stays in /dev/shm. */
+static inline void sc_names_fini(void)
+{
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "ipcx.ipcx-test-%ld-", (long)getpid());
+    (void)sc_shm_names(prefix, 1);
 }
 
 /* ------------------------------------------------------------------------ */

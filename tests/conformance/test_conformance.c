@@ -34,17 +34,6 @@ static const th_scheme schemes[] = {
 static int scheme_index[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
 _Static_assert(NSCHEMES <= sizeof scheme_index / sizeof scheme_index[0], "grow scheme_index");
 
-/*
- * Criterion 2.4's runner leaks one small calloc per parameterized test (inside
- * libcriterion, not in ipcx or this file); without this, AddressSanitizer
- * builds fail the whole executable at exit. Read only by LeakSanitizer.
- */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void)
-{
-    return "leak:libcriterion.so\n";
-}
-
 #define OVER_SCHEMES(test)                                                                         \
     ParameterizedTestParameters(conformance, test)                                                 \
     {                                                                                              \

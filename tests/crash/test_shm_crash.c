@@ -51,17 +51,6 @@
 #include "../common/shm_check.h"
 #include "shm/layout.h"
 
-/*
- * Criterion 2.4's runner leaks one small calloc (inside libcriterion, not in
- * ipcx or this file); without this, AddressSanitizer builds fail the whole
- * executable at exit. Read only by LeakSanitizer.
- */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void)
-{
-    return "leak:libcriterion.so\n";
-}
-
 #define ROUNDS_FULL 500u
 #define MAXS        4
 #define MAXR        4
@@ -503,15 +492,7 @@ static void seg_map_close(struct seg_map *m)
 
 static ipcx_mailbox *ep_open(const char *url, unsigned role, unsigned create, unsigned flags)
 {
-    ipcx_opts o = IPCX_OPTS_INIT;
-    ipcx_mailbox *mb = NULL;
-    o.role = role;
-    o.create = create;
-    o.flags = flags;
-    o.buffer_size = SC_RING;
-    int rc = ipcx_open(&mb, url, &o);
-    cr_assert_eq(rc, 0, "open %s role %u: %s", url, role, ipcx_errname(rc));
-    return mb;
+    return sc_open_ok(url, role, create, flags, SC_RING, IPCX_FULL_BLOCK);
 }
 
 /* A child that opens an endpoint of role on url, says so, then does `then`. */

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "../common/harness.h"
+#include "../common/shm_check.h"
 #include "shm/layout.h"
 
 #define TMO (10 * IPCX_SEC)
@@ -33,15 +34,7 @@ static void name_new(struct name *n)
 static ipcx_mailbox *open_ok(const char *url, unsigned role, size_t ring, unsigned flags,
                              unsigned on_full)
 {
-    ipcx_opts o = IPCX_OPTS_INIT;
-    ipcx_mailbox *mb = NULL;
-    o.role = role;
-    o.buffer_size = ring;
-    o.flags = flags;
-    o.on_full = on_full;
-    int rc = ipcx_open(&mb, url, &o);
-    cr_assert_eq(rc, 0, "open %s role %u: %s", url, role, ipcx_errname(rc));
-    return mb;
+    return sc_open_ok(url, role, IPCX_CREATE, flags, ring, on_full);
 }
 
 static void recv_is(ipcx_mailbox *mb, const void *want, size_t wlen)

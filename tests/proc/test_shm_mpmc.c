@@ -27,25 +27,6 @@
 #include "../common/harness.h"
 #include "../common/shm_check.h"
 
-/*
- * Criterion 2.4's runner leaks one small calloc (inside libcriterion, not in
- * ipcx or this file); without this, AddressSanitizer builds fail the whole
- * executable at exit. Read only by LeakSanitizer.
- */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void)
-{
-    return "leak:libcriterion.so\n";
-}
-
-/* After each test, pass or fail: none of its mailboxes stays in /dev/shm. */
-static void names_fini(void)
-{
-    char prefix[64];
-    snprintf(prefix, sizeof prefix, "ipcx.ipcx-test-%ld-", (long)getpid());
-    (void)sc_shm_names(prefix, 1);
-}
-
 #define MSGS_FULL 1000000u
 #define MAXPROC   4
 #define CALL_TMO  (30 * IPCX_SEC) /* per send/recv: a stall this long is a failure */
@@ -377,7 +358,7 @@ static int racer(void *argp, int ready_fd, int go_fd)
  * answers IPCX_EBUSY. 2,000 rounds (divided by IPCX_TEST_SCALE) with the same
  * eight processes, started by a spinning start line in shared memory.
  */
-Test(shm_mpmc, spsc_admits_one_per_role_when_racing, .timeout = 300, .fini = names_fini)
+Test(shm_mpmc, spsc_admits_one_per_role_when_racing, .timeout = 300, .fini = sc_names_fini)
 {
     static const th_scheme shm = {"shm", "shm://", TH_ADDR_NAME, NULL, 0};
     struct race *r =
@@ -443,27 +424,27 @@ Test(shm_mpmc, spsc_admits_one_per_role_when_racing, .timeout = 300, .fini = nam
     cr_assert(who < 0, "racer %d: %s", who, th_status_str(st_bad, sb, sizeof sb));
 }
 
-Test(shm_mpmc, s1_r1, .timeout = 300, .fini = names_fini)
+Test(shm_mpmc, s1_r1, .timeout = 300, .fini = sc_names_fini)
 {
     mpmc(1, 1, 0);
 }
 
-Test(shm_mpmc, s4_r1, .timeout = 300, .fini = names_fini)
+Test(shm_mpmc, s4_r1, .timeout = 300, .fini = sc_names_fini)
 {
     mpmc(4, 1, 0);
 }
 
-Test(shm_mpmc, s1_r4, .timeout = 300, .fini = names_fini)
+Test(shm_mpmc, s1_r4, .timeout = 300, .fini = sc_names_fini)
 {
     mpmc(1, 4, 0);
 }
 
-Test(shm_mpmc, s4_r4, .timeout = 300, .fini = names_fini)
+Test(shm_mpmc, s4_r4, .timeout = 300, .fini = sc_names_fini)
 {
     mpmc(4, 4, 0);
 }
 
-Test(shm_mpmc, spsc_s1_r1, .timeout = 300, .fini = names_fini)
+Test(shm_mpmc, spsc_s1_r1, .timeout = 300, .fini = sc_names_fini)
 {
     mpmc(1, 1, 1);
 }

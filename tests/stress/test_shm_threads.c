@@ -24,25 +24,6 @@
 #include "../common/harness.h"
 #include "../common/shm_check.h"
 
-/*
- * Criterion 2.4's runner leaks one small calloc (inside libcriterion, not in
- * ipcx or this file); without this, AddressSanitizer builds fail the whole
- * executable at exit. Read only by LeakSanitizer.
- */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void)
-{
-    return "leak:libcriterion.so\n";
-}
-
-/* After each test, pass or fail: none of its mailboxes stays in /dev/shm. */
-static void names_fini(void)
-{
-    char prefix[64];
-    snprintf(prefix, sizeof prefix, "ipcx.ipcx-test-%ld-", (long)getpid());
-    (void)sc_shm_names(prefix, 1);
-}
-
 #define MSGS_FULL 600000u
 #define CALL_TMO  (30 * IPCX_SEC)
 #define MAXT      8
@@ -143,15 +124,7 @@ static void *rx_main(void *argp)
 
 static ipcx_mailbox *open_ep(const char *url, unsigned role, unsigned create, unsigned flags)
 {
-    ipcx_opts o = IPCX_OPTS_INIT;
-    ipcx_mailbox *mb = NULL;
-    o.role = role;
-    o.create = create;
-    o.flags = flags;
-    o.buffer_size = SC_RING;
-    int rc = ipcx_open(&mb, url, &o);
-    cr_assert_eq(rc, 0, "open %s role %u: %s", url, role, ipcx_errname(rc));
-    return mb;
+    return sc_open_ok(url, role, create, flags, SC_RING, IPCX_FULL_BLOCK);
 }
 
 /*
@@ -254,7 +227,7 @@ static void new_url(char *url, size_t cap)
     th_make_url(&shm, url, cap);
 }
 
-Test(shm_threads, own_endpoints_and_a_shared_sender, .timeout = 300, .fini = names_fini)
+Test(shm_threads, own_endpoints_and_a_shared_sender, .timeout = 300, .fini = sc_names_fini)
 {
     char url[TH_URL_MAX];
     new_url(url, sizeof url);
@@ -278,7 +251,7 @@ Test(shm_threads, own_endpoints_and_a_shared_sender, .timeout = 300, .fini = nam
     ipcx_close(ctl);
 }
 
-Test(shm_threads, one_endpoint_both_roles_with_pollfd, .timeout = 300, .fini = names_fini)
+Test(shm_threads, one_endpoint_both_roles_with_pollfd, .timeout = 300, .fini = sc_names_fini)
 {
     char url[TH_URL_MAX];
     new_url(url, sizeof url);
@@ -290,7 +263,7 @@ Test(shm_threads, one_endpoint_both_roles_with_pollfd, .timeout = 300, .fini = n
     ipcx_close(both);
 }
 
-Test(shm_threads, spsc_one_endpoint_both_roles, .timeout = 300, .fini = names_fini)
+Test(shm_threads, spsc_one_endpoint_both_roles, .timeout = 300, .fini = sc_names_fini)
 {
     char url[TH_URL_MAX];
     new_url(url, sizeof url);
