@@ -689,10 +689,64 @@ static int cell_skip(const struct mech *m, size_t msg_size, int progress, int *s
     if (!is_new)
         return 1;
     if (progress)
-        fprintf(stderr, "\r            \r");
+        fprintf(stderr, "\r%100s\r", ""); /* off the progress bar's line */
     fprintf(report_out, "skipped: %s: %s\n", m->name, why);
     fflush(report_out);
     return 1;
+}
+
+/* --- progress ------------------------------------------------------------------------ */
+
+/*
+ * On a terminal (stderr), one bar redrawn in place: cells done, the round, the
+ * cell running and the time left, estimated from the time so far. Elsewhere (a
+ * log, CI), one plain line per finished round. Never on the report's stream.
+ */
+static const char *fmt_size(char *buf, size_t cap, size_t v);
+
+struct progress {
+    int tty;
+    size_t total;
+    size_t done;
+    double start;
+};
+
+static double progress_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void progress_cell(struct progress *pg, unsigned round, const char *mech, size_t size,
+                          const char *pattern)
+{
+    if (!pg->tty)
+        return;
+    enum { WIDTH = 24 };
+    char bar[WIDTH + 1], sz[24];
+    size_t fill = pg->total ? pg->done * WIDTH / pg->total : 0;
+    for (size_t i = 0; i < WIDTH; i++)
+        bar[i] = i < fill ? '#' : '.';
+    bar[WIDTH] = '\0';
+    double spent = progress_now() - pg->start;
+    double left = pg->done ? spent * (double)(pg->total - pg->done) / (double)pg->done : 0;
+    fprintf(stderr, "\r[%s] %zu/%zu  round %u/%u  %-16.16s %6s %-8s  %3.0f s left ", bar, pg->done,
+            pg->total, round + 1, opt->rounds, mech, fmt_size(sz, sizeof sz, size), pattern, left);
+    fflush(stderr);
+}
+
+static void progress_round(const struct progress *pg, unsigned round)
+{
+    if (!pg->tty)
+        fprintf(stderr, "ipcx-bench: round %u/%u done: %zu/%zu cells, %.0f s\n", round + 1,
+                opt->rounds, pg->done, pg->total, progress_now() - pg->start);
+}
+
+static void progress_clear(const struct progress *pg)
+{
+    if (pg->tty)
+        fprintf(stderr, "\r%100s\r", "");
 }
 
 /* --- the report -------------------------------------------------------------------- */
@@ -951,9 +1005,9 @@ int main(int argc, char **argv)
     print_header(argc, argv);
     fflush(report_out);
 
+    struct progress pg = {progress, (size_t)opt->rounds * opt->nsizes * opt->nwls * opt->nmechs, 0,
+                          progress_now()};
     for (unsigned r = 0; r < opt->rounds; r++) {
-        if (progress)
-            fprintf(stderr, "\rround %u/%u ", r + 1, opt->rounds);
         for (size_t si = 0; si < opt->nsizes; si++) {
             for (size_t wi = 0; wi < opt->nwls; wi++) {
                 for (size_t k = 0; k < opt->nmechs; k++) {
@@ -963,6 +1017,8 @@ int main(int argc, char **argv)
                     struct wl_params p = {opt->sizes[si], opt->duration_s, opt->count,
                                           run.warmup_s};
                     struct res_cell *c = res_cell_at(&run, mi, si, wi, r);
+                    progress_cell(&pg, r, m->name, opt->sizes[si], opt->wls[wi]->name);
+                    pg.done++;
                     if (cell_skip(m, opt->sizes[si], progress, &c->skip)) {
                         c->status = RES_SKIPPED;
                         run.skipped++;
@@ -985,9 +1041,9 @@ int main(int argc, char **argv)
                 }
             }
         }
+        progress_round(&pg, r);
     }
-    if (progress)
-        fprintf(stderr, "\r            \r");
+    progress_clear(&pg);
     print_placement();
     print_report();
     print_cpu();
