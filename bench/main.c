@@ -78,13 +78,14 @@ static volatile pid_t watchdog_child = 0;
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: ipcx-bench [--mechanisms LIST] [--sizes LIST] [--pattern pingpong|stream|all]\n"
+            "usage: ipcx-bench [--mechanisms LIST] [--sizes LIST] [--pattern P] [--rate N]\n"
             "                  [--rounds N] [--duration SECONDS] [--count N] [--quick] [--no-pin]\n"
             "                  [--json FILE] [--csv FILE] [--list]\n"
             "  --mechanisms LIST  comma-separated names, or all (default: all; --list shows them)\n"
             "  --sizes LIST       message sizes in bytes, K/M suffixes allowed (default: "
             "64,4096,65536)\n"
-            "  --pattern P        pingpong, stream or all (default: all)\n"
+            "  --pattern P        pingpong, stream, rate, or all (default: pingpong and stream)\n"
+            "  --rate N           rate pattern: messages per second (default: 1000)\n"
             "  --rounds N         rounds; each runs every cell once, mechanisms interleaved "
             "(default: 3)\n"
             "  --duration S       timed seconds per cell and round (default: 0.12)\n"
@@ -210,6 +211,7 @@ static int parse_options(int argc, char **argv, struct res_opts *o)
         {"rounds", required_argument, NULL, 'r'},
         {"duration", required_argument, NULL, 'd'},
         {"count", required_argument, NULL, 'c'},
+        {"rate", required_argument, NULL, 'R'},
         {"quick", no_argument, NULL, 'q'},
         {"no-pin", no_argument, NULL, 'P'},
         {"json", required_argument, NULL, 'J'},
@@ -272,6 +274,13 @@ static int parse_options(int argc, char **argv, struct res_opts *o)
                 return -1;
             }
             break;
+        case 'R':
+            o->rate = strtod(optarg, &end);
+            if (*end != '\0' || !(o->rate >= 1 && o->rate <= 1e7)) {
+                fprintf(stderr, "ipcx-bench: --rate takes messages per second, 1..10000000\n");
+                return -1;
+            }
+            break;
         case 'q':
             o->quick = 1;
             break;
@@ -321,9 +330,10 @@ static int parse_options(int argc, char **argv, struct res_opts *o)
         o->sizes[2] = 65536;
         o->nsizes = 3;
     }
-    if (o->nwls == 0)
-        for (size_t i = 0; wl_table[i] != NULL && o->nwls < RES_MAX_WLS; i++)
-            o->wls[o->nwls++] = wl_table[i];
+    if (o->nwls == 0) { /* the default run: latency and throughput (rate only when asked) */
+        o->wls[o->nwls++] = &wl_pingpong;
+        o->wls[o->nwls++] = &wl_stream;
+    }
     return 0;
 }
 
@@ -868,6 +878,37 @@ static void print_report(void)
     }
 }
 
+/* The rate pattern, when it ran: latency from each message's due time. */
+static void print_rate(void)
+{
+    int nw = name_width(opt->mechs, opt->nmechs);
+    int wr = res_wl_index(&run, &wl_rate);
+    char b[7][64];
+    if (wr < 0)
+        return;
+    fprintf(
+        report_out,
+        "\nFixed rate: %.0f messages/s, each answered; one-way latency = (answer - due time) / 2\n"
+        "in microseconds, so waiting for a late answer counts (no coordinated omission);\n"
+        "medians across rounds; lat/raw = p50 / the baseline's p50.\n\n",
+        opt->rate > 0 ? opt->rate : WL_RATE_DEFAULT);
+    fprintf(report_out, "%-*s %6s %9s %9s %9s %9s %9s %9s\n", nw, "mechanism", "size", "p50 us",
+            "p90 us", "p99 us", "p99.9 us", "max us", "lat/raw");
+    for (size_t si = 0; si < opt->nsizes; si++)
+        for (size_t mi = 0; mi < opt->nmechs; mi++) {
+            if (print_if_skipped(nw, mi, si))
+                continue;
+            fprintf(report_out, "%-*s %6s %9s %9s %9s %9s %9s %9s\n", nw, opt->mechs[mi]->name,
+                    fmt_size(b[0], sizeof b[0], opt->sizes[si]),
+                    fmt_num(b[1], sizeof b[1], res_spread_of(&run, mi, si, wr, RES_P50).med, 1e3),
+                    fmt_num(b[2], sizeof b[2], res_spread_of(&run, mi, si, wr, RES_P90).med, 1e3),
+                    fmt_num(b[3], sizeof b[3], res_spread_of(&run, mi, si, wr, RES_P99).med, 1e3),
+                    fmt_num(b[4], sizeof b[4], res_spread_of(&run, mi, si, wr, RES_P999).med, 1e3),
+                    fmt_num(b[5], sizeof b[5], res_spread_of(&run, mi, si, wr, RES_MAX).med, 1e3),
+                    fmt_ratio(b[6], sizeof b[6], res_ratio_of(&run, mi, si, wr, RES_P50).med));
+        }
+}
+
 /*
  * CPU time per message: it does not depend on how busy the machine is the way
  * wall-clock figures do, so it shows what the library adds even on a noisy host.
@@ -1014,8 +1055,8 @@ int main(int argc, char **argv)
                     /* Alternate the order every round so no mechanism always goes first. */
                     size_t mi = r % 2 ? opt->nmechs - 1 - k : k;
                     const struct mech *m = opt->mechs[mi];
-                    struct wl_params p = {opt->sizes[si], opt->duration_s, opt->count,
-                                          run.warmup_s};
+                    struct wl_params p = {opt->sizes[si], opt->duration_s, opt->count, run.warmup_s,
+                                          opt->rate};
                     struct res_cell *c = res_cell_at(&run, mi, si, wi, r);
                     progress_cell(&pg, r, m->name, opt->sizes[si], opt->wls[wi]->name);
                     pg.done++;
@@ -1046,6 +1087,7 @@ int main(int argc, char **argv)
     progress_clear(&pg);
     print_placement();
     print_report();
+    print_rate();
     print_cpu();
     if (run.skipped)
         fprintf(report_out,

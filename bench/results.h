@@ -40,6 +40,7 @@ struct res_opts {
     unsigned rounds;
     double duration_s;
     uint64_t count;
+    double rate; /* --rate: messages per second of the rate pattern */
     int pin;
     int quick;
     const char *json_path; /* --json FILE ("-" is stdout), or NULL */

@@ -165,6 +165,80 @@ static int pingpong_child(const struct mech *m, struct mech_ep *ep, const struct
     }
 }
 
+/* --- rate ------------------------------------------------------------------ */
+
+/* Waits until the monotonic clock reaches t: sleeps while far away, spins the rest. */
+static void wl_wait_until(uint64_t t)
+{
+    for (;;) {
+        uint64_t now = wl_now_ns();
+        if (now >= t)
+            return;
+        if (t - now > 300000) { /* sleep, leaving 250 us for the kernel's timer slack */
+            struct timespec ts = {0, (long)(t - now - 250000)};
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec = ts.tv_nsec / 1000000000L;
+                ts.tv_nsec %= 1000000000L;
+            }
+            nanosleep(&ts, NULL);
+        }
+    }
+}
+
+/*
+ * Fixed rate: message i is due at t0 + i / rate. The parent waits for that
+ * moment (it never sends early), sends, and takes the reply; the sample is
+ * (reply time - due time) / 2, so a reply that comes late also delays the
+ * next message and that delay is charged to it: no coordinated omission. At
+ * low rates the receiver has gone to sleep between messages, so blocking
+ * mechanisms show their wake-up cost, which a back-to-back ping-pong hides.
+ */
+static int rate_parent(const struct mech *m, struct mech_ep *ep, const struct wl_params *p,
+                       void *tx, void *rx, struct wl_result *r)
+{
+    struct hist *h = malloc(sizeof *h);
+    uint64_t period = (uint64_t)(1e9 / (p->rate > 0 ? p->rate : WL_RATE_DEFAULT));
+    uint64_t seq = 0, n = 0, got = 0;
+    int rc = 0;
+    if (h == NULL)
+        return -ENOMEM;
+    hist_init(h);
+    for (; rc == 0 && seq < WL_MIN_WARMUP; seq++) { /* untimed: connections, caches, pages */
+        rc = wl_send(m, ep, p, tx, seq);
+        if (rc == 0)
+            rc = wl_recv(m, ep, p, rx, &r->errors, &got);
+        if (rc == 0 && got != seq)
+            r->errors++;
+    }
+    uint64_t t0 = wl_now_ns() + period, stop_at = t0 + wl_ns(p->duration_s);
+    while (rc == 0) {
+        uint64_t due = t0 + n * period;
+        if (p->count ? n >= p->count : due >= stop_at)
+            break;
+        if (m->loan == NULL)
+            wl_fill(tx, p->msg_size, seq);
+        wl_wait_until(due);
+        rc = m->loan == NULL ? m->send(ep, tx) : wl_send(m, ep, p, tx, seq);
+        if (rc == 0)
+            rc = wl_recv(m, ep, p, rx, &r->errors, &got);
+        uint64_t t1 = wl_now_ns();
+        if (rc < 0)
+            break;
+        if (got != seq)
+            r->errors++;
+        hist_record(h, (t1 - due) / 2);
+        n++;
+        seq++;
+    }
+    if (rc == 0)
+        rc = wl_send(m, ep, p, tx, WL_STOP);
+    stats_lat_from_hist(&r->lat, h);
+    r->msgs = n;
+    r->moved = 2 * seq + 1;
+    free(h);
+    return rc;
+}
+
 /* --- stream ---------------------------------------------------------------- */
 
 /*
@@ -246,7 +320,14 @@ const struct workload wl_stream = {
     .child = stream_child,
 };
 
-const struct workload *const wl_table[] = {&wl_pingpong, &wl_stream, NULL};
+const struct workload wl_rate = {
+    .name = "rate",
+    .what = "one message every 1/rate s (--rate), answered; latency from its due time",
+    .parent = rate_parent,
+    .child = pingpong_child,
+};
+
+const struct workload *const wl_table[] = {&wl_pingpong, &wl_stream, &wl_rate, NULL};
 
 const struct workload *wl_find(const char *name)
 {

@@ -22,7 +22,10 @@ struct wl_params {
     double duration_s; /* timed part of the cell when count == 0 */
     uint64_t count;    /* round trips or messages to time; 0 = run for duration_s */
     double warmup_s;   /* untimed traffic before the timed part */
+    double rate;       /* rate pattern: messages per second (0: WL_RATE_DEFAULT) */
 };
+
+#define WL_RATE_DEFAULT 1000.0
 
 struct wl_result {
     struct stats_lat lat; /* pingpong: one-way latency (round trip / 2), ns */
@@ -49,7 +52,7 @@ struct workload {
                  void *buf_rx, uint64_t *errors);
 };
 
-extern const struct workload wl_pingpong, wl_stream;
+extern const struct workload wl_pingpong, wl_stream, wl_rate;
 /* Every workload, in display order, NULL-terminated. */
 extern const struct workload *const wl_table[];
 

@@ -81,9 +81,9 @@ class Checker:
             if key not in fig:
                 self.fail(where, f"missing {key}")
         lat = fig.get("latency_ns")
-        if pattern == "pingpong":
+        if pattern in ("pingpong", "rate"):
             if not isinstance(lat, dict):
-                self.fail(where, "pingpong without latency_ns")
+                self.fail(where, f"{pattern} without latency_ns")
             else:
                 vals = []
                 for k in LAT_KEYS:
@@ -96,7 +96,7 @@ class Checker:
                               ", ".join(f"{k}={v}" for k, v in zip(LAT_KEYS, vals)))
             for k in RATE_KEYS:
                 if fig.get(k) is not None:
-                    self.fail(where, f"pingpong has {k} (a stream figure)")
+                    self.fail(where, f"{pattern} has {k} (a stream figure)")
         elif pattern == "stream":
             if lat is not None:
                 self.fail(where, "stream has latency_ns (a pingpong figure)")
