@@ -662,6 +662,7 @@ static void ls_size(char *buf, size_t cap, uint64_t v)
 }
 
 struct ls_ctx {
+    int width;      /* of the MAILBOX column: the longest URL listed */
     int only_stale; /* ls --stale, rm --stale */
     int remove;     /* rm: unlink each instead of printing it */
     int shown;
@@ -684,8 +685,8 @@ static int ls_one(const ipcx_mailbox_info *m, void *arg)
         return 0;
     }
     if (c->shown++ == 0)
-        printf("%-32s %6s %4s %6s %6s %8s %5s %5s  %s\n", "MAILBOX", "UID", "MODE", "RING", "MAX",
-               "WAITING", "SEND", "RECV", "STATE");
+        printf("%-*s %6s %4s %6s %6s %8s %5s %5s  %s\n", c->width, "MAILBOX", "UID", "MODE", "RING",
+               "MAX", "WAITING", "SEND", "RECV", "STATE");
     const char *state = m->state ? "corrupt" : m->stale ? "stale" : "live";
     char ring[24] = "-", max[24] = "-", waiting[24] = "-";
     if (m->state == 0) {
@@ -693,9 +694,19 @@ static int ls_one(const ipcx_mailbox_info *m, void *arg)
         ls_size(max, sizeof max, m->max_msg);
         snprintf(waiting, sizeof waiting, "%llu", (unsigned long long)m->msgs_waiting);
     }
-    printf("%-32s %6u %04o %6s %6s %8s %5u %5u  %s%s\n", m->url, m->owner_uid, m->mode, ring, max,
-           waiting, m->senders, m->receivers, state,
+    printf("%-*s %6u %04o %6s %6s %8s %5u %5u  %s%s\n", c->width, m->url, m->owner_uid, m->mode,
+           ring, max, waiting, m->senders, m->receivers, state,
            m->state == 0 && (m->flags & IPCX_F_SPSC) ? " spsc" : "");
+    return 0;
+}
+
+/* First pass of ls: how wide the MAILBOX column must be. */
+static int ls_width(const ipcx_mailbox_info *m, void *arg)
+{
+    struct ls_ctx *c = arg;
+    int n = (int)strlen(m->url);
+    if ((!c->only_stale || m->stale) && n > c->width)
+        c->width = n;
     return 0;
 }
 
@@ -737,7 +748,10 @@ static int cmd_ls(int argc, char **argv)
     int nurls, rc = ls_args("ls", ls_usage, argc, argv, &c, scheme, NULL, &nurls);
     if (rc != 0)
         return rc == 1 ? EXIT_OK : rc;
-    rc = ipcx_list(scheme, ls_one, &c);
+    c.width = 7; /* "MAILBOX" */
+    rc = ipcx_list(scheme, ls_width, &c);
+    if (rc == 0)
+        rc = ipcx_list(scheme, ls_one, &c);
     return rc < 0 ? tool_lib_error("ls", scheme, rc) : EXIT_OK;
 }
 
