@@ -637,9 +637,10 @@ int shm_ring_view(struct shm_ring *r, const void **bufp, size_t *lenp, ipcx__dea
         return rc;
     uint64_t h;
     struct rec_view v;
-    if (r->as.active)
+    if (r->as.active) {
+        *lenp = (size_t)r->as.total;
         rc = IPCX_EMSGSIZE; /* a large message half assembled: ipcx_recv it */
-    else
+    } else
         rc = next_record(r, dl, &h, &v);
     if (rc == 0 && (v.flags & SHM_R_CHUNK)) {
         /* Larger than a record: not viewable in place; its size, for ipcx_recv. */
