@@ -4,6 +4,7 @@
  * calls per endpoint and hands each call to the endpoint's transport. It
  * never touches a descriptor itself.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -392,9 +393,15 @@ int ipcx_inspect(const char *url, ipcx_mailbox_info *info)
 
 int ipcx_list(const char *scheme, int (*fn)(const ipcx_mailbox_info *info, void *arg), void *arg)
 {
+    char lower[SCHEME_MAX];
     if (!scheme || !fn)
         return IPCX_EINVAL;
-    const struct ipcx__transport *tp = ipcx__transport_find(scheme);
+    size_t n = strlen(scheme);
+    if (n >= sizeof lower)
+        return IPCX_ENOSCHEME;
+    for (size_t i = 0; i <= n; i++) /* schemes are case-insensitive, as in URLs */
+        lower[i] = (char)tolower((unsigned char)scheme[i]);
+    const struct ipcx__transport *tp = ipcx__transport_find(lower);
     if (!tp)
         return IPCX_ENOSCHEME;
     return tp->list ? tp->list(fn, arg) : IPCX_ENOTSUP;

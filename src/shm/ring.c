@@ -850,12 +850,10 @@ void shm_ring_counts(const struct shm_ring *r, uint64_t *waiting, unsigned *send
     uint64_t in = atomic_load(&hd->msgs_in), out = atomic_load(&hd->msgs_out);
     *waiting = in >= out ? in - out : 0;
     *senders = *receivers = 0;
-    for (int i = 0; i < SHM_SLOTS; i++) {
+    for (int i = 0; i < SHM_SLOTS; i++) { /* the other live endpoints, not this one */
         unsigned role = atomic_load(&hd->slots[i].role);
-        if (!role ||
-            (i != r->seg.slot &&
-             !shm_seg_owner_alive(
-                 &r->seg, ((atomic_load(&hd->slots[i].gen) & 0xffffffu) << 6 | (uint32_t)i) + 1)))
+        uint32_t id = ((atomic_load(&hd->slots[i].gen) & 0xffffffu) << 6 | (uint32_t)i) + 1;
+        if (!role || i == r->seg.slot || !shm_seg_owner_alive(&r->seg, id))
             continue;
         *senders += (role & IPCX_SEND) != 0;
         *receivers += (role & IPCX_RECV) != 0;

@@ -93,7 +93,7 @@ int shm_ring_release(struct shm_ring *r, const void *buf);
 /* The doorbell fd: readable while a message waits (or after a spurious ring). */
 int shm_ring_pollfd(struct shm_ring *r);
 
-/* Messages waiting, live endpoints by role (for stats and `ipcx ls`). */
+/* Messages waiting, and the other live endpoints by role (for ipcx_get_stats' peers_now). */
 void shm_ring_counts(const struct shm_ring *r, uint64_t *waiting, unsigned *senders,
                      unsigned *receivers);
 
