@@ -29,8 +29,8 @@ static const char *const export_sum_names[SUM_N] = {"median", "min", "max"};
 
 /* --- facts about the machine ------------------------------------------------------ */
 
-/* The first "model name" of /proc/cpuinfo into buf; 0, or -1 if there is none. */
-static int export_cpu_model(char *buf, size_t cap)
+/* The first "model name" of /proc/cpuinfo (export.h). */
+int export_cpu_model(char *buf, size_t cap)
 {
     char line[512];
     FILE *f = fopen("/proc/cpuinfo", "r");

@@ -22,4 +22,7 @@
 int export_json(const struct res_run *run, FILE *f);
 int export_csv(const struct res_run *run, FILE *f);
 
+/* The first "model name" of /proc/cpuinfo into buf; 0, or -1 if there is none. */
+int export_cpu_model(char *buf, size_t cap);
+
 #endif /* BENCH_EXPORT_H */

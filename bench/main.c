@@ -16,6 +16,7 @@
 #include "export.h"
 #include "hotpath.h"
 #include "mech.h"
+#include "report.h"
 #include "results.h"
 #include "stats.h"
 #include "workload.h"
@@ -80,7 +81,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: ipcx-bench [--mechanisms LIST] [--sizes LIST] [--pattern P] [--rate N]\n"
             "                  [--rounds N] [--duration SECONDS] [--count N] [--quick] [--no-pin]\n"
-            "                  [--json FILE] [--csv FILE] [--list]\n"
+            "                  [--json FILE] [--csv FILE] [--report DIR] [--list]\n"
             "  --mechanisms LIST  comma-separated names, or all (default: all; --list shows them)\n"
             "  --sizes LIST       message sizes in bytes, K/M suffixes allowed (default: "
             "64,4096,65536)\n"
@@ -96,6 +97,8 @@ static void usage(FILE *f)
             "                     ipcx-bench/1, docs/bench.md); FILE - is standard output,\n"
             "                     and the table then goes to standard error\n"
             "  --csv FILE         the same as CSV, one row per cell and round\n"
+            "  --report DIR       also write DIR/index.html (analysis, gnuplot charts, tables;\n"
+            "                     opens offline) with the SVGs, results.json and results.csv\n"
             "  --hotpath N        run N 64-byte send+recv pairs on one SPSC shm mailbox in this\n"
             "                     process and exit (for callgrind: scripts/hotpath.sh)\n"
             "  --hotpath-mpmc N   the same on a many-to-many mailbox (its locks)\n",
@@ -216,6 +219,7 @@ static int parse_options(int argc, char **argv, struct res_opts *o)
         {"no-pin", no_argument, NULL, 'P'},
         {"json", required_argument, NULL, 'J'},
         {"csv", required_argument, NULL, 'C'},
+        {"report", required_argument, NULL, 'D'},
         {"list", no_argument, NULL, 'l'},
         {"hotpath", required_argument, NULL, 'H'},
         {"hotpath-mpmc", required_argument, NULL, 'M'},
@@ -292,6 +296,9 @@ static int parse_options(int argc, char **argv, struct res_opts *o)
             break;
         case 'C':
             o->csv_path = optarg;
+            break;
+        case 'D':
+            o->report_dir = optarg;
             break;
         case 'l':
             list_all();
@@ -1020,7 +1027,8 @@ int main(int argc, char **argv)
     report_out = stdout;
     if (parse_options(argc, argv, &run.opts) < 0)
         return 2;
-    if (open_output(opt->json_path, &json) < 0 || open_output(opt->csv_path, &csv) < 0) {
+    if (open_output(opt->json_path, &json) < 0 || open_output(opt->csv_path, &csv) < 0 ||
+        (opt->report_dir != NULL && report_prepare(opt->report_dir) < 0)) {
         if (json != NULL && json != stdout)
             fclose(json);
         return 2;
@@ -1102,6 +1110,12 @@ int main(int argc, char **argv)
         out_rc = -1;
     if (write_output(opt->csv_path, csv, export_csv) < 0)
         out_rc = -1;
+    if (opt->report_dir != NULL) {
+        if (report_write(&run, opt->report_dir) < 0)
+            out_rc = -1;
+        else
+            fprintf(report_out, "report: %s/index.html\n", opt->report_dir);
+    }
     res_free(&run);
     return run.failed || run.bad || out_rc < 0 ? 1 : 0;
 }

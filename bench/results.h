@@ -43,8 +43,9 @@ struct res_opts {
     double rate; /* --rate: messages per second of the rate pattern */
     int pin;
     int quick;
-    const char *json_path; /* --json FILE ("-" is stdout), or NULL */
-    const char *csv_path;  /* --csv FILE, or NULL */
+    const char *json_path;  /* --json FILE ("-" is stdout), or NULL */
+    const char *csv_path;   /* --csv FILE, or NULL */
+    const char *report_dir; /* --report DIR, or NULL */
 };
 
 /* Placement, as observed. */
