@@ -9,7 +9,8 @@
 #                       check-tsan` runs all four and reports each)
 #   make demo           build, then `ipcx recv` and `ipcx send` pass one message between two processes
 #   make test           ctest in build/ (no deps, no other builds)
-#   make bench          deps --bench, build, run build/ipcx bench $(BENCH_ARGS) (the README's first command)
+#   make bench          deps --bench, build, run build/ipcx bench --report report $(BENCH_ARGS)
+#                       (the README's first command: the table, and report/index.html)
 #   make install        cmake --install build [--prefix $(PREFIX)]
 #   make format         clang-format -i over the C sources;  make format-check: report only
 #   make clean          remove the build directories
@@ -113,7 +114,8 @@ bench:
 	$(MAKE) --no-print-directory configure
 	$(BUILD) build -j$(JOBS)
 	@if [ -x build/ipcx-bench ]; then \
-		echo "== build/ipcx bench $(BENCH_ARGS)"; ./build/ipcx bench $(BENCH_ARGS); \
+		echo "== build/ipcx bench --report report $(BENCH_ARGS)"; \
+		./build/ipcx bench --report report $(BENCH_ARGS); \
 	else \
 		echo "make bench: build/ipcx-bench was not built (bench/ has no sources)" >&2; exit 1; \
 	fi
