@@ -387,12 +387,13 @@ static void watchdog_fire(int sig)
     _exit(2);
 }
 
-static int ctl_write(int fd, const struct ctl_msg *m)
+/* Moves one whole control message over a pipe, either way (EINTR resumed). */
+static int ctl_io(int fd, struct ctl_msg *m, int writing)
 {
-    const char *p = (const char *)m;
+    char *p = (char *)m;
     size_t left = sizeof *m;
     while (left > 0) {
-        ssize_t n = write(fd, p, left);
+        ssize_t n = writing ? write(fd, p, left) : read(fd, p, left);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -403,20 +404,15 @@ static int ctl_write(int fd, const struct ctl_msg *m)
     return 0;
 }
 
+static int ctl_write(int fd, const struct ctl_msg *m)
+{
+    struct ctl_msg copy = *m;
+    return ctl_io(fd, &copy, 1);
+}
+
 static int ctl_read(int fd, struct ctl_msg *m)
 {
-    char *p = (char *)m;
-    size_t left = sizeof *m;
-    while (left > 0) {
-        ssize_t n = read(fd, p, left);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -EPIPE;
-        p += n;
-        left -= (size_t)n;
-    }
-    return 0;
+    return ctl_io(fd, m, 0);
 }
 
 /* This process's user+sys CPU time so far, in nanoseconds. */
