@@ -182,13 +182,31 @@ int ipcx_sendv(ipcx_mailbox *mb, const ipcx_iov *iov, int niov, int64_t timeout)
     return send_common(ep, v, niov, len, timeout);
 }
 
+/* ipcx_send without the transport's fast path, and where that path falls back to. */
+static __attribute__((noinline)) int send_general(struct ipcx__ep *ep, const void *buf, size_t len,
+                                                  int64_t timeout)
+{
+    if (!ep || (len && !buf))
+        return IPCX_EINVAL;
+    struct iovec v = {(void *)buf, len};
+    return send_common(ep, &v, 1, len, timeout);
+}
+
 int ipcx_send(ipcx_mailbox *mb, const void *buf, size_t len, int64_t timeout)
 {
     struct ipcx__ep *ep = (struct ipcx__ep *)mb;
-    struct iovec v = {(void *)buf, len};
-    if (!ep || (len && !buf))
-        return IPCX_EINVAL;
-    return send_common(ep, &v, 1, len, timeout);
+    /* The transport's fast path first. send_try_lim is 0 unless this endpoint sends, and at
+     * most max_msg + 1, so send_common's checks hold already; no deadline is needed. */
+    if (ep && len < ep->send_try_lim && (buf || !len)) {
+        ipcx__mutex_lock(&ep->send_mu);
+        int rc = ep->tp->try_send(ep, buf, len);
+        if (rc == 0)
+            ep->sent++;
+        ipcx__mutex_unlock(&ep->send_mu);
+        if (rc == 0)
+            return 0;
+    }
+    return send_general(ep, buf, len, timeout);
 }
 
 static inline __attribute__((always_inline)) int recv_common(struct ipcx__ep *ep,
@@ -205,9 +223,10 @@ static inline __attribute__((always_inline)) int recv_common(struct ipcx__ep *ep
     return rc;
 }
 
-int ipcx_recv(ipcx_mailbox *mb, void *buf, size_t cap, size_t *lenp, int64_t timeout)
+/* ipcx_recv without the transport's fast path, and where that path falls back to. */
+static __attribute__((noinline)) int recv_general(struct ipcx__ep *ep, void *buf, size_t cap,
+                                                  size_t *lenp, int64_t timeout)
 {
-    struct ipcx__ep *ep = (struct ipcx__ep *)mb;
     if (!ep || !lenp || (cap && !buf))
         return IPCX_EINVAL;
     struct ipcx__rbuf rb = {.buf = buf, .cap = cap};
@@ -215,6 +234,22 @@ int ipcx_recv(ipcx_mailbox *mb, void *buf, size_t cap, size_t *lenp, int64_t tim
     if (rc >= 0 || rc == IPCX_EMSGSIZE)
         *lenp = rb.len;
     return rc;
+}
+
+int ipcx_recv(ipcx_mailbox *mb, void *buf, size_t cap, size_t *lenp, int64_t timeout)
+{
+    struct ipcx__ep *ep = (struct ipcx__ep *)mb;
+    /* recv_try is set only where this endpoint receives. */
+    if (ep && ep->recv_try && lenp && (buf || !cap)) {
+        ipcx__mutex_lock(&ep->recv_mu);
+        int rc = ep->tp->try_recv(ep, buf, cap, lenp);
+        if (rc == 0)
+            ep->received++;
+        ipcx__mutex_unlock(&ep->recv_mu);
+        if (rc == 0)
+            return 0;
+    }
+    return recv_general(ep, buf, cap, lenp, timeout);
 }
 
 int ipcx_recv_alloc(ipcx_mailbox *mb, void **bufp, size_t *lenp, int64_t timeout)

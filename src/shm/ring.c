@@ -63,6 +63,34 @@ static void copy(void *dst, const void *src, size_t n)
     memcpy(dst, src, n);
 }
 
+/*
+ * The fast paths' copy of n <= 64 bytes: a few overlapping moves, inlined (no
+ * call, so the fast paths need no saved registers). The source and the
+ * destination never overlap (one is in the ring, the other not).
+ */
+static IPCX__HOT void copy_small(void *dst, const void *src, size_t n)
+{
+    unsigned char *d = dst;
+    const unsigned char *s = src;
+    if (n > 32) {
+        __builtin_memcpy(d, s, 32);
+        __builtin_memcpy(d + n - 32, s + n - 32, 32);
+    } else if (n >= 16) {
+        __builtin_memcpy(d, s, 16);
+        __builtin_memcpy(d + n - 16, s + n - 16, 16);
+    } else if (n >= 8) {
+        __builtin_memcpy(d, s, 8);
+        __builtin_memcpy(d + n - 8, s + n - 8, 8);
+    } else if (n >= 4) {
+        __builtin_memcpy(d, s, 4);
+        __builtin_memcpy(d + n - 4, s + n - 4, 4);
+    } else if (n > 0) {
+        d[0] = s[0];
+        d[n / 2] = s[n / 2];
+        d[n - 1] = s[n - 1];
+    }
+}
+
 static int shm_ring_send_slow(struct shm_ring *r, const struct iovec *iov, int niov, size_t len,
                               ipcx__deadline dl);
 static int shm_ring_recv_slow(struct shm_ring *r, void *buf, size_t cap, size_t *lenp,
@@ -221,21 +249,50 @@ static int reserve(struct shm_ring *r, uint64_t need, ipcx__deadline dl, uint64_
 }
 
 /*
- * Publishes the record reserved at t whose payload (plen bytes) is written:
+ * Publishing the record reserved at t whose payload (plen bytes) is written:
  * header fields, then seq with release order (the receiver's acquire load of
  * seq makes everything before it visible), then tail, then a wake-up if
- * someone sleeps. Copying sends and loans both end here.
+ * someone sleeps. Copying sends and loans both end here. The fast paths
+ * compute what they will store before they copy (pub_prepare): a copy
+ * through char pointers may alias anything, so the compiler would otherwise
+ * load it all again afterwards.
  */
-static IPCX__HOT void publish(struct shm_ring *r, uint64_t t, size_t plen, unsigned flags)
+struct pub {
+    struct shm_hdr *hd;
+    struct shm_rec *rec;
+    uint64_t seq, meta, tail;
+    int counts;
+};
+
+static IPCX__HOT struct pub pub_prepare(const struct shm_ring *r, uint64_t t, size_t plen,
+                                        unsigned flags)
 {
-    struct shm_rec *rec = rec_at(r, t);
-    struct shm_hdr *hd = r->seg.hdr;
-    STORE(rec->meta, SHM_META(plen, flags, r->seg.slot));
-    atomic_store_explicit(&rec->seq, seq_of(r, t, SHM_ST_COMMIT), memory_order_release);
-    STORE(hd->tail, t + rec_size(plen));
-    if (!(flags & SHM_R_CHUNK) || (flags & SHM_R_LAST))
-        STORE(hd->msgs_in, LOAD(hd->msgs_in) + 1);
-    shm_notify(r, &hd->data_word);
+    struct pub p = {
+        .hd = r->seg.hdr,
+        .rec = rec_at(r, t),
+        .seq = seq_of(r, t, SHM_ST_COMMIT),
+        .meta = SHM_META(plen, flags, r->seg.slot),
+        .tail = t + rec_size(plen),
+        .counts = !(flags & SHM_R_CHUNK) || (flags & SHM_R_LAST),
+    };
+    return p;
+}
+
+/* Returns 0 (a fast path returns what it returns: see shm_notify). */
+static IPCX__HOT int pub_commit(struct shm_ring *r, const struct pub *p)
+{
+    STORE(p->rec->meta, p->meta);
+    atomic_store_explicit(&p->rec->seq, p->seq, memory_order_release);
+    STORE(p->hd->tail, p->tail);
+    if (p->counts)
+        STORE(p->hd->msgs_in, LOAD(p->hd->msgs_in) + 1);
+    return shm_notify(r, &p->hd->data_word);
+}
+
+static IPCX__HOT int publish(struct shm_ring *r, uint64_t t, size_t plen, unsigned flags)
+{
+    struct pub p = pub_prepare(r, t, plen, flags);
+    return pub_commit(r, &p);
 }
 
 /* Writes one record: an optional 8-byte prefix, then n bytes from the cursor. */
@@ -291,27 +348,56 @@ static void prod_unlock(struct shm_ring *r)
         shm_unlock(&r->seg.hdr->prod_lock);
 }
 
+/* Room for a record of `need` bytes at tail, now, with no PAD: 0 and its position, or 1. */
+static IPCX__HOT int fast_room(const struct shm_ring *r, uint64_t need, uint64_t *tp)
+{
+    uint64_t t = LOAD(r->seg.hdr->tail);
+    if ((t & (SHM_ALIGN - 1)) || (t & r->seg.mask) + need > r->seg.ring_size ||
+        t + need - r->head_cache > r->seg.ring_size)
+        return 1;
+    *tp = t;
+    return 0;
+}
+
 /*
  * The common send: one record with room at once, no wrap. Returns 0 when
  * sent, 1 to take the general path (which re-checks everything).
  */
 static IPCX__HOT int send_fast(struct shm_ring *r, const struct iovec *iov, int niov, size_t len)
 {
-    uint64_t need = rec_size(len);
-    uint64_t t = LOAD(r->seg.hdr->tail);
-    if ((t & (SHM_ALIGN - 1)) || (t & r->seg.mask) + need > r->seg.ring_size ||
-        t + need - r->head_cache > r->seg.ring_size)
+    uint64_t t;
+    if (fast_room(r, rec_size(len), &t))
         return 1;
-    unsigned char *p = (unsigned char *)(rec_at(r, t) + 1);
-    if (niov == 1) {
-        if (len)
-            memcpy(p, iov[0].iov_base, len);
-    } else {
-        struct gather g = {iov, niov, 0, 0};
-        gather_copy(&g, p, len);
-    }
+    struct gather g = {iov, niov, 0, 0};
+    gather_copy(&g, (unsigned char *)(rec_at(r, t) + 1), len);
     publish(r, t, len, 0);
     return 0;
+}
+
+/*
+ * The same for one buffer: what ipcx_send's fast path runs. Up to 64 bytes it
+ * calls nothing (the copy is inline, the rare wake-up a tail call), so it
+ * saves no registers; larger messages take send_fast_big.
+ */
+static __attribute__((noinline)) int send_fast_big(struct shm_ring *r, const void *buf, size_t len)
+{
+    uint64_t t;
+    if (fast_room(r, rec_size(len), &t))
+        return 1;
+    copy(rec_at(r, t) + 1, buf, len);
+    return publish(r, t, len, 0);
+}
+
+static IPCX__HOT int send_fast1(struct shm_ring *r, const void *buf, size_t len)
+{
+    uint64_t t;
+    if (len > 64)
+        return send_fast_big(r, buf, len);
+    if (fast_room(r, rec_size(len), &t))
+        return 1;
+    struct pub p = pub_prepare(r, t, len, 0);
+    copy_small(p.rec + 1, buf, len);
+    return pub_commit(r, &p);
 }
 
 /* Several senders: the fast path under the lock if it is free, else the general path. */
@@ -331,12 +417,28 @@ static __attribute__((noinline)) int send_shared(struct shm_ring *r, const struc
 int shm_ring_send(struct shm_ring *r, const struct iovec *iov, int niov, size_t len,
                   ipcx__deadline dl)
 {
-    /* Kept small so that the single-sender path needs almost no stack frame. */
     if (r->prod_locks)
         return send_shared(r, iov, niov, len, dl);
     if (len > r->seg.chunk_max || r->loan_active || send_fast(r, iov, niov, len) != 0)
         return shm_ring_send_slow(r, iov, niov, len, dl);
     return 0;
+}
+
+static __attribute__((noinline)) int try_send_shared(struct shm_ring *r, const void *buf,
+                                                     size_t len)
+{
+    if (r->loan_active || !shm_lock_try(&r->seg.hdr->prod_lock, r->seg.id))
+        return 1;
+    int rc = send_fast1(r, buf, len);
+    shm_unlock(&r->seg.hdr->prod_lock);
+    return rc;
+}
+
+int shm_ring_try_send(struct shm_ring *r, const void *buf, size_t len)
+{
+    if (r->tx_mode)
+        return try_send_shared(r, buf, len);
+    return send_fast1(r, buf, len);
 }
 
 static IPCX__COLD int shm_ring_send_slow(struct shm_ring *r, const struct iovec *iov, int niov,
@@ -381,6 +483,7 @@ int shm_ring_loan(struct shm_ring *r, size_t size, void **bufp, ipcx__deadline d
         return rc;
     }
     r->loan_active = 1;
+    r->tx_mode |= SHM_TX_LOAN;
     r->loan_pos = t;
     r->loan_size = size;
     *bufp = rec_at(r, t) + 1;
@@ -396,6 +499,7 @@ int shm_ring_commit(struct shm_ring *r, const void *buf, size_t len, int cancel)
     if (!cancel)
         publish(r, r->loan_pos, len, 0);
     r->loan_active = 0;
+    r->tx_mode &= ~SHM_TX_LOAN;
     prod_unlock(r);
     return 0;
 }
@@ -411,15 +515,20 @@ static int data_ready(struct shm_ring *r)
     return s == seq_of(r, h, SHM_ST_COMMIT) || s == seq_of(r, h, SHM_ST_PAD);
 }
 
-static IPCX__HOT void consume(struct shm_ring *r, uint64_t next, int counts)
+/* Moves head to next (after the record is read) and wakes a waiting sender. Returns 0. */
+static IPCX__HOT int consume_at(struct shm_ring *r, struct shm_hdr *hd, uint64_t next, int counts)
 {
-    struct shm_hdr *hd = r->seg.hdr;
     atomic_store_explicit(&hd->head, next, memory_order_release);
     if (counts)
         atomic_store_explicit(&hd->msgs_out,
                               atomic_load_explicit(&hd->msgs_out, memory_order_relaxed) + 1,
                               memory_order_relaxed);
-    shm_notify(r, &hd->space_word);
+    return shm_notify(r, &hd->space_word);
+}
+
+static IPCX__HOT int consume(struct shm_ring *r, uint64_t next, int counts)
+{
+    return consume_at(r, r->seg.hdr, next, counts);
 }
 
 static void as_discard(struct shm_ring *r)
@@ -603,7 +712,8 @@ static void bell_rearm(struct shm_ring *r)
 /* Whether receives may take the fast path: nothing in progress, nobody polling. */
 static void recv_mode(struct shm_ring *r)
 {
-    r->slow_recv = r->as.active || r->view_active || r->bell_fd >= 0 || r->cons_held;
+    int slow = r->as.active || r->view_active || r->bell_fd >= 0 || r->cons_held;
+    r->rx_mode = (r->rx_mode & ~SHM_RX_SLOW) | (slow ? SHM_RX_SLOW : 0u);
 }
 
 /* The receive side, for one message or one view (kept across calls mid-message). */
@@ -673,9 +783,18 @@ int shm_ring_release(struct shm_ring *r, const void *buf)
     return 0;
 }
 
+/* recv_fast's copy of more than 64 bytes, kept out of its way (see send_fast1). */
+static __attribute__((noinline)) int recv_fast_big(struct shm_ring *r, uint64_t h, void *buf,
+                                                   uint64_t len)
+{
+    copy(buf, rec_at(r, h) + 1, (size_t)len);
+    return consume(r, h + rec_size(len), 1);
+}
+
 /*
  * The common receive: a whole message, published, that fits the caller's
- * buffer. Returns 0 when received, 1 to take the general path.
+ * buffer. Returns 0 when received, 1 to take the general path. Like
+ * send_fast1, it calls nothing for up to 64 bytes.
  */
 static IPCX__HOT int recv_fast(struct shm_ring *r, void *buf, size_t cap, size_t *lenp)
 {
@@ -688,37 +807,41 @@ static IPCX__HOT int recv_fast(struct shm_ring *r, void *buf, size_t cap, size_t
     uint64_t len = SHM_META_LEN(meta);
     /* The ring bound is what memory safety needs; a length over chunk_max that fits is
      * a peer's protocol error the general path reports. */
-    if ((meta & SHM_META_FLAG_BITS) || len > cap || len > r->seg.max_msg ||
+    if (SHM_META_FLAGS(meta) || len > cap || len > r->seg.max_msg ||
         (h & r->seg.mask) + sizeof(struct shm_rec) + len > r->seg.ring_size)
         return 1;
-    if (len)
-        memcpy(buf, rec + 1, len);
-    consume(r, h + rec_size(len), 1);
     *lenp = len;
-    return 0;
+    if (len > 64)
+        return recv_fast_big(r, h, buf, len);
+    struct shm_hdr *hd = r->seg.hdr; /* before the copy, which may alias anything */
+    copy_small(buf, rec + 1, len);
+    return consume_at(r, hd, h + rec_size(len), 1);
 }
 
-/* Several receivers: the fast path under the lock if it is free, else the general path. */
-static __attribute__((noinline)) int recv_shared(struct shm_ring *r, void *buf, size_t cap,
-                                                 size_t *lenp, void **allocp, ipcx__deadline dl)
+/* Several receivers: the fast path under the lock if it is free. */
+static __attribute__((noinline)) int try_recv_shared(struct shm_ring *r, void *buf, size_t cap,
+                                                     size_t *lenp)
 {
-    if (!allocp && !r->slow_recv && shm_lock_try(&r->seg.hdr->cons_lock, r->seg.id)) {
-        int fast = recv_fast(r, buf, cap, lenp);
-        shm_unlock(&r->seg.hdr->cons_lock);
-        if (fast == 0)
-            return 0;
-    }
-    return shm_ring_recv_slow(r, buf, cap, lenp, allocp, dl);
+    if ((r->rx_mode & SHM_RX_SLOW) || !shm_lock_try(&r->seg.hdr->cons_lock, r->seg.id))
+        return 1;
+    int rc = recv_fast(r, buf, cap, lenp);
+    shm_unlock(&r->seg.hdr->cons_lock);
+    return rc;
+}
+
+int shm_ring_try_recv(struct shm_ring *r, void *buf, size_t cap, size_t *lenp)
+{
+    if (r->rx_mode)
+        return try_recv_shared(r, buf, cap, lenp);
+    return recv_fast(r, buf, cap, lenp);
 }
 
 int shm_ring_recv(struct shm_ring *r, void *buf, size_t cap, size_t *lenp, void **allocp,
                   ipcx__deadline dl)
 {
-    if (r->cons_locks)
-        return recv_shared(r, buf, cap, lenp, allocp, dl);
-    if (allocp || r->slow_recv || recv_fast(r, buf, cap, lenp) != 0)
-        return shm_ring_recv_slow(r, buf, cap, lenp, allocp, dl);
-    return 0;
+    if (!allocp && shm_ring_try_recv(r, buf, cap, lenp) == 0)
+        return 0;
+    return shm_ring_recv_slow(r, buf, cap, lenp, allocp, dl);
 }
 
 static int recv_general(struct shm_ring *r, struct shm_dst *d, ipcx__deadline dl);
@@ -792,6 +915,8 @@ static void ring_start(struct shm_ring *r)
     int spsc = (r->seg.flags & SHM_F_SPSC) != 0;
     r->prod_locks = !spsc;
     r->cons_locks = !spsc || (r->seg.flags & SHM_F_OVERWRITE);
+    r->tx_mode = r->prod_locks ? SHM_TX_LOCKS : 0u;
+    r->rx_mode = r->cons_locks ? SHM_RX_LOCKS : 0u;
     r->head_cache = atomic_load(&r->seg.hdr->head);
 }
 

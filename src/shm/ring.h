@@ -25,7 +25,8 @@ struct shm_ring {
     int prod_locks;      /* senders take prod_lock (several senders possible) */
     int cons_locks;      /* receivers take cons_lock */
     int cons_held;       /* this endpoint keeps cons_lock across calls (mid-message) */
-    int slow_recv;       /* a view, an assembly, a pollfd or a held lock: no fast path */
+    unsigned tx_mode;    /* SHM_TX_*: nonzero, sends skip the lock-free fast path */
+    unsigned rx_mode;    /* SHM_RX_*: the same for receives */
     unsigned watch_role; /* pairs: the peer's role; a wait that finds it gone is IPCX_EPIPE */
     struct {
         unsigned char *dst; /* where the message is assembled */
@@ -44,6 +45,12 @@ struct shm_ring {
     int bell_tx;        /* socket we ring others' doorbells with, or -1 */
     uint64_t dropped;   /* orphan chunks and torn messages this endpoint discarded */
 };
+
+/* Why a side's fast path is not the lock-free one (one word each, one test on the fast path). */
+#define SHM_TX_LOCKS 0x1u /* prod_locks */
+#define SHM_TX_LOAN  0x2u /* loan_active */
+#define SHM_RX_LOCKS 0x1u /* cons_locks */
+#define SHM_RX_SLOW  0x2u /* a view, an assembly, a pollfd or a held lock: no fast path */
 
 /* Where a receive goes (mirrors struct ipcx__rbuf, kept separate so shm/ needs no transport
  * header). */
@@ -70,6 +77,14 @@ int shm_ring_pair(struct shm_ring *tx, struct shm_ring *rx, const struct shm_geo
 /* One message of len bytes gathered from iov; all or nothing; waits until dl. */
 int shm_ring_send(struct shm_ring *r, const struct iovec *iov, int niov, size_t len,
                   ipcx__deadline dl);
+/*
+ * Without waiting: one message of len <= chunk_max bytes that fits at tail
+ * now (0), or nothing done (1), for ipcx_send's fast path. try_recv: the
+ * next message if it is published, whole and fits cap (0), else nothing
+ * (1). Neither returns an error: the general calls find and report those.
+ */
+int shm_ring_try_send(struct shm_ring *r, const void *buf, size_t len);
+int shm_ring_try_recv(struct shm_ring *r, void *buf, size_t cap, size_t *lenp);
 /*
  * One message into buf (cap bytes), or into a new buffer stored in *allocp
  * when allocp is not NULL; its length in *lenp. IPCX_EMSGSIZE keeps it first

@@ -43,7 +43,7 @@ static void ring_bells(struct shm_ring *r)
     }
 }
 
-void shm_wake(struct shm_ring *r, _Atomic uint32_t *w)
+int shm_wake(struct shm_ring *r, _Atomic uint32_t *w)
 {
     uint32_t old = atomic_load_explicit(w, memory_order_relaxed);
     while (
@@ -53,6 +53,7 @@ void shm_wake(struct shm_ring *r, _Atomic uint32_t *w)
         ipcx__futex_wake((uint32_t *)w, INT_MAX);
     if (old & SHM_W_POLL)
         ring_bells(r);
+    return 0;
 }
 
 /* Pairs: the peer is gone and what we wait for cannot come. */
@@ -168,8 +169,7 @@ int shm_lock(struct shm_ring *r, _Atomic uint32_t *l, ipcx__deadline dl, int *re
     }
 }
 
-void shm_unlock(_Atomic uint32_t *l)
+void shm_unlock_wake(_Atomic uint32_t *l)
 {
-    if (atomic_exchange_explicit(l, 0, memory_order_release) & SHM_L_WAITERS)
-        ipcx__futex_wake((uint32_t *)l, 1);
+    ipcx__futex_wake((uint32_t *)l, 1);
 }

@@ -18,17 +18,22 @@
 int shm_wait(struct shm_ring *r, _Atomic uint32_t *w, int (*ready)(struct shm_ring *),
              ipcx__deadline dl);
 
-/* Slow half of shm_notify: bumps the epoch, wakes sleepers, rings armed doorbells. */
-void shm_wake(struct shm_ring *r, _Atomic uint32_t *w);
+/* Slow half of shm_notify: bumps the epoch, wakes sleepers, rings armed doorbells. Returns 0. */
+int shm_wake(struct shm_ring *r, _Atomic uint32_t *w);
 
-/* Call after publishing something the other side may be waiting for on w. */
-static inline void shm_notify(struct shm_ring *r, _Atomic uint32_t *w)
+/*
+ * Call after publishing something the other side may be waiting for on w.
+ * Returns 0, so that a fast path can end with `return shm_notify(...)` and
+ * the rare wake-up is a tail call: the path itself then saves no registers.
+ */
+static inline int shm_notify(struct shm_ring *r, _Atomic uint32_t *w)
 {
     /* Pairs with the fence in shm_wait: either the waiter sees what we
      * published, or we see its sleep/poll bit. */
     atomic_thread_fence(memory_order_seq_cst);
     if (atomic_load_explicit(w, memory_order_relaxed) & (SHM_W_SLEEP | SHM_W_POLL))
-        shm_wake(r, w);
+        return shm_wake(r, w);
+    return 0;
 }
 
 /*
@@ -45,6 +50,13 @@ static inline int shm_lock_try(_Atomic uint32_t *l, uint32_t me)
 }
 
 int shm_lock(struct shm_ring *r, _Atomic uint32_t *l, ipcx__deadline dl, int *recovered);
-void shm_unlock(_Atomic uint32_t *l);
+void shm_unlock_wake(_Atomic uint32_t *l);
+
+/* Gives the lock back; wakes one waiter if any sleeps. */
+static inline void shm_unlock(_Atomic uint32_t *l)
+{
+    if (atomic_exchange_explicit(l, 0, memory_order_release) & SHM_L_WAITERS)
+        shm_unlock_wake(l);
+}
 
 #endif

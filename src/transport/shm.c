@@ -17,6 +17,7 @@
 /* A named endpoint uses ring[0] both ways; a pair end sends on ring[0] and receives on ring[1]. */
 struct shm_ep {
     struct ipcx__ep base;
+    struct shm_ring *rx; /* &ring[pair]: set by open and pair */
     struct shm_ring ring[2];
     int pair;
 };
@@ -28,8 +29,7 @@ static struct shm_ring *tx_of(struct ipcx__ep *ep)
 
 static struct shm_ring *rx_of(struct ipcx__ep *ep)
 {
-    struct shm_ep *e = (struct shm_ep *)ep;
-    return &e->ring[e->pair];
+    return ((struct shm_ep *)ep)->rx;
 }
 
 static struct shm_geom geom_of(const ipcx_opts *o)
@@ -58,6 +58,13 @@ static void adopt(struct ipcx__ep *ep, const struct shm_ring *r)
     ep->opts.on_full = (r->seg.flags & SHM_F_OVERWRITE) ? IPCX_FULL_OVERWRITE
                        : (r->seg.flags & SHM_F_FAIL)    ? IPCX_FULL_FAIL
                                                         : IPCX_FULL_BLOCK;
+    /* The fast paths: one record, never waiting (an overwrite send may have to drop). */
+    if ((ep->role & IPCX_SEND) && !(r->seg.flags & SHM_F_OVERWRITE))
+        ep->send_try_lim =
+            (size_t)(r->seg.chunk_max < r->seg.max_msg ? r->seg.chunk_max : r->seg.max_msg) + 1;
+    ep->recv_try = (ep->role & IPCX_RECV) != 0;
+    struct shm_ep *e = (struct shm_ep *)ep;
+    e->rx = &e->ring[e->pair];
 }
 
 static int shm_open_ep(struct ipcx__ep *ep)
@@ -109,6 +116,16 @@ static int shm_send(struct ipcx__ep *ep, const struct iovec *iov, int niov, size
                     ipcx__deadline dl)
 {
     return shm_ring_send(tx_of(ep), iov, niov, len, dl);
+}
+
+static int shm_try_send(struct ipcx__ep *ep, const void *buf, size_t len)
+{
+    return shm_ring_try_send(tx_of(ep), buf, len);
+}
+
+static int shm_try_recv(struct ipcx__ep *ep, void *buf, size_t cap, size_t *lenp)
+{
+    return shm_ring_try_recv(rx_of(ep), buf, cap, lenp);
 }
 
 static int shm_recv(struct ipcx__ep *ep, struct ipcx__rbuf *rb, ipcx__deadline dl)
@@ -209,16 +226,18 @@ const struct ipcx__transport ipcx__transport_shm = {
     .scheme = "shm",
     .caps = IPCX__CAP_OPEN | IPCX__CAP_PAIR | IPCX__CAP_BOTH | IPCX__CAP_OVERWRITE,
     .ep_size = sizeof(struct shm_ep),
-    .open = shm_open_ep,    /* creates or attaches; may wait up to 200 ms for a creator */
-    .pair = shm_pair,       /* two anonymous SPSC rings (memfd); each end watches the other */
-    .send = shm_send,       /* spins, then sleeps on a futex up to the deadline; send_mu held */
-    .recv = shm_recv,       /* the same; recv_mu held */
-    .loan = shm_loan,       /* a record reserved in the ring; send side kept until commit */
-    .commit = shm_commit,   /* publishes it, or cancels; never blocks */
-    .view = shm_view,       /* the next record in place; receive side kept until release */
-    .release = shm_release, /* consumes it; never blocks */
-    .pollfd = shm_pollfd,   /* a doorbell socket, rung only while armed */
-    .stats = shm_stats,     /* live endpoints from the registry's kernel locks */
+    .open = shm_open_ep,      /* creates or attaches; may wait up to 200 ms for a creator */
+    .pair = shm_pair,         /* two anonymous SPSC rings (memfd); each end watches the other */
+    .send = shm_send,         /* spins, then sleeps on a futex up to the deadline; send_mu held */
+    .recv = shm_recv,         /* the same; recv_mu held */
+    .try_send = shm_try_send, /* a record at tail if there is room now */
+    .try_recv = shm_try_recv, /* the record at head if it is whole and fits */
+    .loan = shm_loan,         /* a record reserved in the ring; send side kept until commit */
+    .commit = shm_commit,     /* publishes it, or cancels; never blocks */
+    .view = shm_view,         /* the next record in place; receive side kept until release */
+    .release = shm_release,   /* consumes it; never blocks */
+    .pollfd = shm_pollfd,     /* a doorbell socket, rung only while armed */
+    .stats = shm_stats,       /* live endpoints from the registry's kernel locks */
     .unlink = shm_unlink_name,
     .inspect = shm_inspect, /* read-only: maps the header, asks the kernel who holds it */
     .list = shm_list,       /* every /dev/shm/ipcx.* */

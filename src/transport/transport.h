@@ -38,6 +38,11 @@ struct ipcx__ep {
     ipcx__mutex recv_mu;
     uint64_t sent;     /* under send_mu */
     uint64_t received; /* under recv_mu */
+    /* The fast paths (try_send, try_recv below), enabled by the transport's open or pair:
+     * a send of len < send_try_lim tries try_send first; recv_try set, the same for
+     * receives. 0 (as ep_alloc leaves them): never tried. */
+    size_t send_try_lim;
+    int recv_try;
 };
 
 /* Where a received message goes: the caller's buffer, or one the transport allocates. */
@@ -64,6 +69,12 @@ struct ipcx__transport {
     /* Receives one message into rb, waiting until dl. Called with recv_mu held.
      * On IPCX_EMSGSIZE sets rb->len and keeps the message first in line. */
     int (*recv)(struct ipcx__ep *ep, struct ipcx__rbuf *rb, ipcx__deadline dl);
+    /* Optional fast paths, tried by ipcx_send / ipcx_recv before anything else (no
+     * deadline is computed yet), with send_mu / recv_mu held, where the endpoint enables
+     * them: move one message without waiting and return 0, or do nothing and return 1
+     * (the call goes on to send / recv, which handle every case). Never an error. */
+    int (*try_send)(struct ipcx__ep *ep, const void *buf, size_t len);
+    int (*try_recv)(struct ipcx__ep *ep, void *buf, size_t cap, size_t *lenp);
     /* Zero copy (NULL: IPCX_ENOTSUP). loan reserves room for size bytes, waiting
      * until dl, and keeps the send side until commit (cancel set: send nothing);
      * view shows the next message in place and keeps the receive side until
