@@ -9,6 +9,7 @@
  * This file must never run, time or change anything.
  */
 #include "export.h"
+#include "topo.h"
 
 #include <ipcx.h>
 
@@ -19,7 +20,7 @@
 #include <unistd.h>
 
 /* The figures of one cell's round or one summary (median, min, max), by enum res_metric. */
-#define EXPORT_NMETRICS (RES_CPU + 1)
+#define EXPORT_NMETRICS (RES_BALANCE + 1)
 
 static const char *const export_lat_keys[] = {"p50", "p90", "p99", "p999", "max"};
 
@@ -171,7 +172,8 @@ static void json_bool(FILE *f, int v)
     fputs(v ? "true" : "false", f);
 }
 
-/* {"latency_ns": {...} | null, "msgs_per_s": .., "bytes_per_s": .., "cpu_ns_per_msg": ..} */
+/* {"latency_ns": {...} | null, "msgs_per_s": .., "bytes_per_s": .., "cpu_ns_per_msg": ..,
+ *  "fairness": .., "consumer_balance": ..} */
 static void json_figures(FILE *f, const double v[EXPORT_NMETRICS])
 {
     fputs("\"latency_ns\": ", f);
@@ -191,6 +193,10 @@ static void json_figures(FILE *f, const double v[EXPORT_NMETRICS])
     json_num(f, v[RES_BYTES]);
     fputs(", \"cpu_ns_per_msg\": ", f);
     json_num(f, v[RES_CPU]);
+    fputs(", \"fairness\": ", f);
+    json_num(f, v[RES_FAIR]);
+    fputs(", \"consumer_balance\": ", f);
+    json_num(f, v[RES_BALANCE]);
 }
 
 static void json_round(FILE *f, const struct res_cell *c, unsigned r, const struct res_run *run)
@@ -256,7 +262,13 @@ static void json_cell(FILE *f, const struct res_run *run, size_t mi, size_t si, 
     json_str(f, m->baseline);
     fputs(", \"pattern\": ", f);
     json_str(f, run->opts.wls[wi]->name);
-    fprintf(f, ", \"size\": %zu,\n     \"status\": ", run->opts.sizes[si]);
+    fprintf(f, ", \"size\": %zu,", run->opts.sizes[si]);
+    if (run->opts.wls[wi]->producers) {
+        unsigned np, nc;
+        wl_many_shape(run->opts.wls[wi], run->opts.producers, run->opts.consumers, &np, &nc);
+        fprintf(f, " \"producers\": %u, \"consumers\": %u,", np, nc);
+    }
+    fputs("\n     \"status\": ", f);
     json_str(f, export_cell_status(run, mi, si, wi));
     fputs(", \"skip_reason\": ", f);
     json_str(f, export_skip_reason(run, mi, si, wi));
@@ -368,7 +380,19 @@ int export_json(const struct res_run *run, FILE *f)
             pl->parent_cpu, pl->child_cpu_first, pl->child_moved);
     fputs(", \"unpinned_reason\": ", f);
     json_str(f, pl->pinned ? NULL : pl->why);
-    fprintf(f, "},\n  \"rounds\": %u,\n  \"duration_s\": ", o->rounds);
+    fputs(", \"topology\": ", f);
+    json_str(f, pl->pinned ? topo_relation(CPU_PARENT, CPU_CHILD) : NULL);
+    fputs("},\n  \"many_placement\": ", f);
+    if (run->many.used) {
+        fputs("{\"pinned\": ", f);
+        json_bool(f, run->many.pinned);
+        fputs(", \"how\": ", f);
+        json_str(f, run->many.how);
+        fprintf(f, ", \"parties_moved\": %u}", run->many.moved);
+    } else {
+        fputs("null", f);
+    }
+    fprintf(f, ",\n  \"rounds\": %u,\n  \"duration_s\": ", o->rounds);
     json_num(f, o->count ? NAN : o->duration_s);
     fputs(",\n  \"count\": ", f);
     json_num(f, o->count ? (double)o->count : NAN);
@@ -463,7 +487,7 @@ static void csv_row_start(FILE *f, const struct res_run *run, size_t mi, size_t 
     fprintf(f, ",%zu,%s,%s,", run->opts.sizes[si], round, status);
 }
 
-/* The figure columns: p50_ns .. cpu_ns_per_msg. */
+/* The figure columns: p50_ns .. consumer_balance. */
 static void csv_figures(FILE *f, const double v[EXPORT_NMETRICS])
 {
     for (int k = 0; k < EXPORT_NMETRICS; k++) {
@@ -504,6 +528,15 @@ int export_csv(const struct res_run *run, FILE *f)
     else
         fprintf(f, "# placement: unpinned (%s), parent on cpu %d, first child on cpu %d\n", pl->why,
                 pl->parent_cpu, pl->child_cpu_first);
+    if (run->many.used)
+        fprintf(f, "# many_placement: %s, %u parties moved\n", run->many.how, run->many.moved);
+    for (size_t wi = 0; wi < o->nwls; wi++) {
+        unsigned np, nc;
+        if (!o->wls[wi]->producers)
+            continue;
+        wl_many_shape(o->wls[wi], o->producers, o->consumers, &np, &nc);
+        fprintf(f, "# %s: %u producers, %u consumers\n", o->wls[wi]->name, np, nc);
+    }
     fprintf(f, "# rounds: %u\n", o->rounds);
     if (o->count)
         fprintf(f, "# count: %" PRIu64 "\n", o->count);
@@ -517,7 +550,7 @@ int export_csv(const struct res_run *run, FILE *f)
     }
 
     fputs("mechanism,baseline,pattern,size,round,status,timed,moved,seconds,p50_ns,p90_ns,p99_ns,"
-          "p999_ns,max_ns,msgs_per_s,bytes_per_s,cpu_ns_per_msg,detail\n",
+          "p999_ns,max_ns,msgs_per_s,bytes_per_s,cpu_ns_per_msg,fairness,consumer_balance,detail\n",
           f);
     for (size_t mi = 0; mi < o->nmechs; mi++)
         for (size_t wi = 0; wi < o->nwls; wi++)

@@ -5,11 +5,16 @@
  * rounds, their spread, and library/raw ratios measured in the same run. Each
  * cell is a fresh fork (re-executed for mechanisms that ask, MECH_F_FRESH_CHILD):
  * setup before fork, open/connect with barriers over a control pipe, the timed
- * workload, teardown. A mechanism that cannot run (a peer library not built,
- * its daemon not started) is skipped with its reason, printed once. The control
- * pipe only carries barriers and results, never anything that is timed. It
- * must never contain a mechanism's or a workload's own code (see mech_*.c and
- * workload.c).
+ * workload, teardown. A many-party cell (fanin, mpmc) forks every producer and
+ * consumer, the parent only coordinating: barriers, the start of the timed
+ * part, the end of the drain, and the waves of end markers (workload.h). A
+ * mechanism that cannot run (a peer library not built, its daemon not started,
+ * no shared mailbox for a many-party pattern) is skipped with its reason,
+ * printed once. The control pipes only carry barriers and results, never
+ * anything that is timed. SIGINT, SIGTERM and the hang watchdog stop the run
+ * the same way: the cell's processes are killed, its teardown runs, and the
+ * program exits (128 + the signal, or 2 for a hang). It must never contain a
+ * mechanism's or a workload's own code (see mech_*.c and workload.c).
  */
 #include <ipcx.h>
 
@@ -19,17 +24,23 @@
 #include "report.h"
 #include "results.h"
 #include "stats.h"
+#include "topo.h"
 #include "workload.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
+#include <poll.h>
+#include <pthread.h>
 #include <sched.h>
+#include <setjmp.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
@@ -38,12 +49,41 @@
 
 #define MAX_SIZE ((size_t)256 << 20)
 
+/* Many-party cells: every party, consumers first (bit i of a mask is party i). */
+#define MANY_MAX       (WL_MANY_MAX_PRODUCERS + WL_MANY_MAX_CONSUMERS)
+#define MANY_POLL_NS   20000LL    /* the parent's look at the consumers' counts while they drain */
+#define MANY_WAVE_NS   20000000LL /* how long a wave of end markers has to stop the consumers */
+#define MANY_MAX_WAVES 250        /* then the mechanism loses markers: the cell fails */
+
 /* What one process tells the other over the control pipe at each barrier. */
 struct ctl_msg {
     int rc;          /* 0 or a negative code */
     int cpu;         /* where the child runs (first barrier) */
     uint64_t errors; /* payload checks that failed in the child (last barrier) */
     double cpu_ns;   /* the child's user+sys time over its workload (last barrier) */
+};
+
+/* Commands from the parent to a party of a many-party cell (many_msg.op). */
+enum { MANY_OK = 0, MANY_GO, MANY_MARKERS, MANY_FINISH, MANY_CLOSE };
+
+/* What the parent and one party of a many-party cell tell each other (at most PIPE_BUF). */
+struct many_msg {
+    int rc;                    /* 0 or a negative code */
+    int op;                    /* parent to party: MANY_*; party to parent: MANY_OK */
+    int cpu;                   /* where the party runs (first barrier) */
+    unsigned n;                /* MANY_MARKERS: how many to send */
+    uint64_t t_start, t_stop;  /* MANY_GO: the timed part (struct wl_many) */
+    struct wl_many_report rep; /* after the workload, after each wave and after MANY_FINISH */
+};
+_Static_assert(sizeof(struct many_msg) <= 4096, "a control message must be one atomic write");
+
+/* One party's place in a many-party cell. */
+struct many_place {
+    int role; /* MECH_PRODUCER, MECH_CONSUMER; MECH_TWO_PARTY: a two-party cell's child */
+    unsigned index;
+    unsigned producers, consumers;
+    int cpu;       /* the cpu to pin it to, or -1 */
+    int shared_fd; /* memfd holding the struct wl_many_shared */
 };
 
 /*
@@ -56,6 +96,7 @@ struct fresh_state {
     struct wl_params params;
     struct mech_setup setup;
     int pin;
+    struct many_place many;
 };
 
 /*
@@ -72,27 +113,57 @@ static struct res_placement *const placement = &run.placement;
  */
 static FILE *report_out;
 
+/*
+ * Stopping a run (SIGINT, SIGTERM, or SIGALRM from the hang watchdog). The
+ * handler kills the running cell's processes, whose pids are below, and
+ * records the signal; the runner, whose every wait is on those processes
+ * (their control pipes, waitpid), sees them gone, takes its failure path,
+ * which runs the cell's teardown, and exits (stop_exit). Only the parent's
+ * own calls into a mechanism in a two-party cell (open, connect, the
+ * workload's timed side) may go on blocking with the peer gone (a System V
+ * queue, a futex, a spin); they run under cell_step, and a call still inside
+ * STOP_GRACE_S later (or at a second signal) is left by siglongjmp to the
+ * runner's cleanup. The cleanup has STOP_CLEANUP_S before the handler gives
+ * up and leaves with _exit.
+ */
+#define STOP_GRACE_S   1u
+#define STOP_CLEANUP_S 10u
+#define STOP_EXIT_S    30u /* then for exit's handlers (iceoryx waits up to 10 s for RouDi) */
+
 static volatile pid_t watchdog_child = 0;
+static volatile pid_t watchdog_many[MANY_MAX]; /* a many-party cell's parties */
+static volatile sig_atomic_t watchdog_nmany = 0;
+static volatile sig_atomic_t stop_signo = 0; /* 0, or what stops the run (SIGALRM: a hang) */
+static volatile sig_atomic_t in_mech = 0;    /* the parent is inside cell_step's call */
+static sigjmp_buf stop_escape;               /* set by cell_step while in_mech can be 1 */
+static struct sigaction stop_inherited[2];   /* SIGINT's and SIGTERM's disposition at start */
+static pthread_t stop_main;                  /* the thread that runs the cells */
+static char stop_cell[160];                  /* the cell running, as stop_exit names it */
 
 /* --- small helpers ------------------------------------------------------------ */
 
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: ipcx-bench [--mechanisms LIST] [--sizes LIST] [--pattern P] [--rate N]\n"
-            "                  [--rounds N] [--duration SECONDS] [--count N] [--quick] [--no-pin]\n"
-            "                  [--json FILE] [--csv FILE] [--report DIR] [--list]\n"
+            "usage: ipcx-bench [--mechanisms LIST] [--sizes LIST] [--pattern LIST] [--rate N]\n"
+            "                  [--producers N] [--consumers M] [--rounds N] [--duration SECONDS]\n"
+            "                  [--count N] [--quick] [--no-pin] [--json FILE] [--csv FILE]\n"
+            "                  [--report DIR] [--list]\n"
             "  --mechanisms LIST  comma-separated names, or all (default: all; --list shows them)\n"
             "  --sizes LIST       message sizes in bytes, K/M suffixes allowed (default: "
             "64,4096,65536)\n"
-            "  --pattern P        pingpong, stream, rate, or all (default: pingpong and stream)\n"
+            "  --pattern LIST     pingpong, stream, rate, fanin, mpmc, comma-separated, or all\n"
+            "                     (default: pingpong and stream)\n"
             "  --rate N           rate pattern: messages per second (default: 1000)\n"
+            "  --producers N      fanin and mpmc: producer processes (default: fanin 4, mpmc 2)\n"
+            "  --consumers M      mpmc: consumer processes (default: 2; fanin has one)\n"
             "  --rounds N         rounds; each runs every cell once, mechanisms interleaved "
             "(default: 3)\n"
             "  --duration S       timed seconds per cell and round (default: 0.12)\n"
             "  --count N          time N round trips / messages per cell instead of a duration\n"
             "  --quick            tiny run: 3 rounds of 0.01 s per cell (under 10 s in all)\n"
-            "  --no-pin           do not pin the processes to cpus %d and %d\n"
+            "  --no-pin           do not pin the processes to cpus %d and %d (nor the\n"
+            "                     producers and consumers of fanin and mpmc)\n"
             "  --json FILE        also write every cell of every round as JSON (schema\n"
             "                     ipcx-bench/1, docs/bench.md); FILE - is standard output,\n"
             "                     and the table then goes to standard error\n"
@@ -125,6 +196,8 @@ static void list_all(void)
         printf("  %-*s %s%s%s%s%s%s\n", nw, m->name, m->what, m->baseline ? "; compared with " : "",
                m->baseline ? m->baseline : "", why ? " [skipped: " : "", why ? why : "",
                why ? "]" : "");
+        if (m->many_what != NULL)
+            printf("  %-*s   fanin, mpmc: %s\n", nw, "", m->many_what);
     }
     printf("patterns:\n");
     for (size_t i = 0; wl_table[i] != NULL; i++)
@@ -190,6 +263,45 @@ static int add_mech(struct res_opts *o, const char *name)
     return 0;
 }
 
+static int add_pattern(struct res_opts *o, const char *name)
+{
+    const struct workload *w = wl_find(name);
+    if (strcmp(name, "all") == 0) {
+        for (size_t i = 0; wl_table[i] != NULL; i++)
+            if (add_pattern(o, wl_table[i]->name) < 0)
+                return -1;
+        return 0;
+    }
+    if (w == NULL) {
+        fprintf(stderr, "ipcx-bench: unknown pattern '%s' (try --list)\n", name);
+        return -1;
+    }
+    for (size_t i = 0; i < o->nwls; i++)
+        if (o->wls[i] == w)
+            return 0;
+    if (o->nwls == RES_MAX_WLS) {
+        fprintf(stderr, "ipcx-bench: more than %d patterns\n", RES_MAX_WLS);
+        return -1;
+    }
+    o->wls[o->nwls++] = w;
+    return 0;
+}
+
+/* A count option in 1..max; 0, or -1 with the reason on stderr. */
+static int parse_count(const char *opt_name, const char *arg, unsigned max, unsigned *out)
+{
+    char *end;
+    unsigned long v;
+    errno = 0;
+    v = strtoul(arg, &end, 10);
+    if (errno != 0 || end == arg || *end != '\0' || v < 1 || v > max) {
+        fprintf(stderr, "ipcx-bench: %s takes 1..%u\n", opt_name, max);
+        return -1;
+    }
+    *out = (unsigned)v;
+    return 0;
+}
+
 static int add_size(struct res_opts *o, const char *item)
 {
     size_t v;
@@ -215,6 +327,8 @@ static int parse_options(int argc, char **argv, struct res_opts *o)
         {"duration", required_argument, NULL, 'd'},
         {"count", required_argument, NULL, 'c'},
         {"rate", required_argument, NULL, 'R'},
+        {"producers", required_argument, NULL, 'N'},
+        {"consumers", required_argument, NULL, 'K'},
         {"quick", no_argument, NULL, 'q'},
         {"no-pin", no_argument, NULL, 'P'},
         {"json", required_argument, NULL, 'J'},
@@ -243,17 +357,17 @@ static int parse_options(int argc, char **argv, struct res_opts *o)
                 return -1;
             break;
         case 'p':
-            if (strcmp(optarg, "all") == 0) {
-                o->nwls = 0;
-                for (size_t i = 0; wl_table[i] != NULL && o->nwls < RES_MAX_WLS; i++)
-                    o->wls[o->nwls++] = wl_table[i];
-            } else if (wl_find(optarg) != NULL) {
-                o->nwls = 1;
-                o->wls[0] = wl_find(optarg);
-            } else {
-                fprintf(stderr, "ipcx-bench: unknown pattern '%s'\n", optarg);
+            o->nwls = 0; /* the last --pattern wins */
+            if (each_item(optarg, add_pattern, o) < 0)
                 return -1;
-            }
+            break;
+        case 'N':
+            if (parse_count("--producers", optarg, WL_MANY_MAX_PRODUCERS, &o->producers) < 0)
+                return -1;
+            break;
+        case 'K':
+            if (parse_count("--consumers", optarg, WL_MANY_MAX_CONSUMERS, &o->consumers) < 0)
+                return -1;
             break;
         case 'r':
             o->rounds = (unsigned)strtoul(optarg, &end, 10);
@@ -377,21 +491,137 @@ static void pin_parent(const struct res_opts *o)
 
 /* --- one cell ---------------------------------------------------------------------- */
 
-static void watchdog_fire(int sig)
+/* The exit status of a stopped run: 2 for a hang (as for a bad command line), else 128 + signal. */
+static int stop_status(void)
 {
-    static const char msg[] = "ipcx-bench: a cell hung past its time limit; giving up\n";
-    (void)sig;
-    if (watchdog_child > 0)
-        kill(watchdog_child, SIGKILL);
-    (void)!write(2, msg, sizeof msg - 1);
-    _exit(2);
+    return stop_signo == SIGALRM ? 2 : 128 + stop_signo;
 }
 
-/* Moves one whole control message over a pipe, either way (EINTR resumed). */
-static int ctl_io(int fd, struct ctl_msg *m, int writing)
+/*
+ * SIGINT, SIGTERM and SIGALRM (the watchdog's alarm, then the deadlines
+ * below); they are blocked while it runs. The first records the stop, kills
+ * the cell's processes and sets a deadline: STOP_GRACE_S for a call into a
+ * mechanism to return, STOP_CLEANUP_S for the cleanup. Later, a signal that
+ * finds the parent still in that call jumps out of it; the cleanup's
+ * deadline passing ends the program. Async-signal-safe: kill, alarm, write,
+ * _exit, and siglongjmp out of a call that has blocked on a dead peer. A
+ * signal delivered to another thread (a peer library's, one that does not
+ * block signals) is passed on to the main thread, the only one it may jump in.
+ */
+static void stop_handler(int sig)
 {
-    char *p = (char *)m;
-    size_t left = sizeof *m;
+    static const char hung[] = "ipcx-bench: a cell hung past its time limit; stopping the run\n";
+    static const char late[] = "ipcx-bench: the cleanup after the stop hung; giving up\n";
+    int saved = errno;
+    if (!pthread_equal(pthread_self(), stop_main)) {
+        pthread_kill(stop_main, sig);
+    } else if (stop_signo == 0) {
+        stop_signo = sig;
+        if (watchdog_child > 0)
+            kill(watchdog_child, SIGKILL);
+        for (int i = 0; i < watchdog_nmany; i++)
+            if (watchdog_many[i] > 0)
+                kill(watchdog_many[i], SIGKILL);
+        if (sig == SIGALRM)
+            (void)!write(2, hung, sizeof hung - 1);
+        alarm(in_mech ? STOP_GRACE_S : STOP_CLEANUP_S);
+    } else if (in_mech) {
+        in_mech = 0;
+        siglongjmp(stop_escape, 1);
+    } else if (sig == SIGALRM) {
+        (void)!write(2, late, sizeof late - 1);
+        _exit(stop_status());
+    }
+    errno = saved;
+}
+
+/* Blocks the stop signals (restored with stop_unblock), so a step and its record are one. */
+static void stop_block(sigset_t *old)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGALRM);
+    sigprocmask(SIG_BLOCK, &set, old);
+}
+
+static void stop_unblock(const sigset_t *old)
+{
+    sigprocmask(SIG_SETMASK, old, NULL);
+}
+
+/* The watchdog: arms the cell's time limit, unless the run is stopping (its deadline stands). */
+static void watchdog_arm(unsigned seconds)
+{
+    sigset_t old;
+    stop_block(&old);
+    if (!stop_signo)
+        alarm(seconds);
+    stop_unblock(&old);
+}
+
+static void watchdog_disarm(void)
+{
+    sigset_t old;
+    stop_block(&old);
+    if (!stop_signo)
+        alarm(0);
+    watchdog_child = 0;
+    watchdog_nmany = 0;
+    stop_unblock(&old);
+}
+
+/*
+ * In a child, right after fork: the stop signals back to what the program
+ * started with (the default action, so Ctrl-C, which reaches every process
+ * of the foreground group, ends it; or ignored, in a background job), the
+ * parent's handler being the parent's; then unblocked (the fork blocked them).
+ */
+static void fork_child_signals(const sigset_t *old)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    sigaction(SIGINT, &stop_inherited[0], NULL);
+    sigaction(SIGTERM, &stop_inherited[1], NULL);
+    sigaction(SIGALRM, &sa, NULL);
+    stop_unblock(old);
+}
+
+/*
+ * Installs stop_handler for SIGALRM, and for SIGINT and SIGTERM unless the
+ * program started with them ignored (a background job of a script starts
+ * with SIGINT ignored): those stay ignored, as for any program.
+ */
+static void stop_install(void)
+{
+    static const int sigs[2] = {SIGINT, SIGTERM};
+    struct sigaction sa;
+    stop_main = pthread_self();
+    memset(&sa, 0, sizeof sa);
+    /* No SA_RESTART: a wait on the cell's processes returns EINTR and looks again. */
+    sa.sa_handler = stop_handler;
+    sigemptyset(&sa.sa_mask);
+    sigaddset(&sa.sa_mask, SIGINT);
+    sigaddset(&sa.sa_mask, SIGTERM);
+    sigaddset(&sa.sa_mask, SIGALRM);
+    sigaction(SIGALRM, &sa, NULL);
+    for (int i = 0; i < 2; i++) {
+        if (sigaction(sigs[i], NULL, &stop_inherited[i]) < 0) {
+            memset(&stop_inherited[i], 0, sizeof stop_inherited[i]);
+            stop_inherited[i].sa_handler = SIG_DFL;
+        }
+        if (stop_inherited[i].sa_handler != SIG_IGN)
+            sigaction(sigs[i], &sa, NULL);
+    }
+}
+
+/* Moves len bytes of a control message over a pipe, either way (EINTR resumed). */
+static int ctl_xfer(int fd, void *buf, size_t len, int writing)
+{
+    char *p = buf;
+    size_t left = len;
     while (left > 0) {
         ssize_t n = writing ? write(fd, p, left) : read(fd, p, left);
         if (n < 0 && errno == EINTR)
@@ -407,12 +637,23 @@ static int ctl_io(int fd, struct ctl_msg *m, int writing)
 static int ctl_write(int fd, const struct ctl_msg *m)
 {
     struct ctl_msg copy = *m;
-    return ctl_io(fd, &copy, 1);
+    return ctl_xfer(fd, &copy, sizeof copy, 1);
 }
 
 static int ctl_read(int fd, struct ctl_msg *m)
 {
-    return ctl_io(fd, m, 0);
+    return ctl_xfer(fd, m, sizeof *m, 0);
+}
+
+static int many_write(int fd, const struct many_msg *m)
+{
+    struct many_msg copy = *m;
+    return ctl_xfer(fd, &copy, sizeof copy, 1);
+}
+
+static int many_read(int fd, struct many_msg *m)
+{
+    return ctl_xfer(fd, m, sizeof *m, 0);
 }
 
 /* This process's user+sys CPU time so far, in nanoseconds. */
@@ -483,13 +724,85 @@ static void cell_child(const struct mech *m, const struct workload *w, const str
 }
 
 /*
+ * One party of a many-party cell (struct many_place says which), run in its
+ * own process; never returns. Barriers as in a two-party cell (opened,
+ * connected), then the workload from MANY_GO; a producer then reports and
+ * sends end markers as often as asked until MANY_FINISH, a consumer reports
+ * once it has stopped; every party closes at MANY_CLOSE, once all are done.
+ */
+static void many_child(const struct mech *m, const struct wl_params *p, const struct mech_setup *s,
+                       const struct many_place *pl, struct wl_many_shared *sh, int rfd, int wfd,
+                       int fresh)
+{
+    struct mech_ep ep;
+    struct many_msg msg, cmd;
+    struct wl_many mp;
+    void *buf = alloc_msg(p->msg_size);
+    int opened = 0, status = 1;
+    double cpu0;
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (pl->cpu >= 0)
+        (void)pin_to(pl->cpu);
+    memset(&msg, 0, sizeof msg);
+    memset(&cmd, 0, sizeof cmd);
+    memset(&ep, 0, sizeof ep);
+    memset(&mp, 0, sizeof mp);
+    msg.cpu = sched_getcpu();
+    ep.side = SIDE_CHILD;
+    ep.role = pl->role;
+    ep.index = pl->index;
+    ep.msg_size = p->msg_size;
+    mp.producers = pl->producers;
+    mp.consumers = pl->consumers;
+    mp.index = pl->index;
+    if (p->count)
+        mp.count = p->count / pl->producers + (pl->index < p->count % pl->producers);
+    msg.rc = buf == NULL ? -ENOMEM : m->many_open(s, &ep);
+    opened = msg.rc == 0;
+    if (many_write(wfd, &msg) < 0 || msg.rc < 0 || many_read(rfd, &cmd) < 0 || cmd.rc < 0)
+        goto out;
+    msg.rc = m->many_connect ? m->many_connect(s, &ep) : 0;
+    if (many_write(wfd, &msg) < 0 || msg.rc < 0 || many_read(rfd, &cmd) < 0 || cmd.op != MANY_GO)
+        goto out;
+    mp.t_start = cmd.t_start;
+    mp.t_stop = cmd.t_stop;
+    cpu0 = cpu_now_ns();
+    if (pl->role == MECH_PRODUCER) {
+        msg.rc = wl_many_produce(m, &ep, p, &mp, buf, &msg.rep);
+        for (;;) {
+            if (many_write(wfd, &msg) < 0 || msg.rc < 0 || many_read(rfd, &cmd) < 0)
+                goto out;
+            if (cmd.op != MANY_MARKERS)
+                break;
+            msg.rc = wl_many_markers(m, &ep, p, buf, cmd.n, &msg.rep);
+        }
+        if (cmd.op != MANY_FINISH)
+            goto out;
+        msg.rep.cpu_ns = cpu_now_ns() - cpu0;
+    } else {
+        msg.rc = wl_many_consume(m, &ep, p, &mp, buf, sh, &msg.rep);
+        msg.rep.cpu_ns = cpu_now_ns() - cpu0;
+    }
+    /* Close only once every party is done: a consumer that leaves early may fail a producer. */
+    if (many_write(wfd, &msg) == 0 && msg.rc == 0 && many_read(rfd, &cmd) == 0 &&
+        cmd.op == MANY_CLOSE)
+        status = 0;
+out:
+    if (opened)
+        m->close(&ep);
+    free(buf);
+    child_exit(fresh, status);
+}
+
+/*
  * MECH_F_FRESH_CHILD: instead of running the child half in this fork, run it
  * in a fresh ipcx-bench (exec of /proc/self/exe --cell-child STATEFD RFD WFD),
- * handing it the cell's state through a pipe. Never returns.
+ * handing it the cell's state through a pipe. pl is a many-party cell's
+ * party, or NULL for a two-party cell's child. Never returns.
  */
 static void cell_exec_child(const struct mech *m, const struct workload *w,
                             const struct wl_params *p, const struct mech_setup *s, int rfd, int wfd,
-                            int pin)
+                            int pin, const struct many_place *pl)
 {
     struct fresh_state st;
     char a_state[16], a_rfd[16], a_wfd[16];
@@ -502,6 +815,13 @@ static void cell_exec_child(const struct mech *m, const struct workload *w,
     st.setup.run_sizes = NULL; /* the parent's memory */
     st.setup.run_nsizes = 0;
     st.pin = pin;
+    if (pl != NULL) {
+        st.many = *pl;
+        if (fcntl(pl->shared_fd, F_SETFD, 0) < 0) {
+            fprintf(stderr, "ipcx-bench: %s: fcntl: %s\n", m->name, strerror(errno));
+            _exit(1);
+        }
+    }
     /* The state is far below the pipe's capacity: the write cannot block. */
     if (pipe(sp) < 0 || write(sp[1], &st, sizeof st) != (ssize_t)sizeof st) {
         fprintf(stderr, "ipcx-bench: %s: cannot hand the cell to a fresh child: %s\n", m->name,
@@ -545,13 +865,84 @@ static void cell_fresh_child(char **argv)
         fprintf(stderr, "ipcx-bench --cell-child: bad cell state\n");
         _exit(1);
     }
+    if (st.many.role != MECH_TWO_PARTY) {
+        struct wl_many_shared *sh =
+            mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED, st.many.shared_fd, 0);
+        close(st.many.shared_fd);
+        if (sh == MAP_FAILED || st.many.producers < 1 || st.many.consumers < 1 ||
+            st.many.producers > WL_MANY_MAX_PRODUCERS ||
+            st.many.consumers > WL_MANY_MAX_CONSUMERS) {
+            fprintf(stderr, "ipcx-bench --cell-child: bad many-party state\n");
+            _exit(1);
+        }
+        many_child(m, &st.params, &st.setup, &st.many, sh, rfd, wfd, 1);
+    }
     cell_child(m, w, &st.params, &st.setup, rfd, wfd, st.pin, 1);
+}
+
+/* The parent's calls into a mechanism in a two-party cell, each run by cell_step. */
+enum { STEP_OPEN, STEP_CONNECT, STEP_WORKLOAD };
+
+struct cell_step {
+    int step;
+    const struct mech *m;
+    const struct workload *w;
+    const struct wl_params *p;
+    const struct mech_setup *s;
+    struct mech_ep *ep;
+    void *tx, *rx;
+    struct wl_result *r; /* STEP_WORKLOAD: the figures, and the parent's CPU time */
+    int escaped;         /* cell_step left the call by siglongjmp: its state is abandoned */
+};
+
+static int cell_step_call(struct cell_step *c)
+{
+    double cpu0;
+    int rc;
+    switch (c->step) {
+    case STEP_OPEN:
+        return c->m->open(c->s, c->ep);
+    case STEP_CONNECT:
+        return c->m->connect ? c->m->connect(c->s, c->ep) : 0;
+    default:
+        cpu0 = cpu_now_ns();
+        rc = c->w->parent(c->m, c->ep, c->p, c->tx, c->rx, c->r);
+        c->r->cpu_ns = cpu_now_ns() - cpu0;
+        return rc;
+    }
+}
+
+/*
+ * Runs one of the parent's calls into a mechanism so that a stop can end it
+ * (stop_handler): its code, or -ECANCELED when the run was already stopping
+ * or the handler had to jump out of the call (then c->escaped is set, and
+ * the call's state must not be touched again: the caller skips close, not
+ * teardown). The call itself is never timed from here.
+ */
+static int cell_step(struct cell_step *volatile c)
+{
+    sigset_t old;
+    int rc;
+    if (sigsetjmp(stop_escape, 1) != 0) {
+        c->escaped = 1;
+        alarm(STOP_CLEANUP_S);
+        return -ECANCELED;
+    }
+    in_mech = 1;
+    rc = stop_signo ? -ECANCELED : cell_step_call(c);
+    stop_block(&old);
+    in_mech = 0;
+    if (stop_signo)
+        alarm(STOP_CLEANUP_S); /* the grace deadline is over: now the cleanup's */
+    stop_unblock(&old);
+    return rc;
 }
 
 /*
  * Runs one cell; returns 0 and fills *r, or a negative code with the step
  * that failed in *failed_stage (a static string), saying why on stderr the
- * first time *quiet (a per-mechanism failure count) sees one.
+ * first time *quiet (a per-mechanism failure count) sees one (not when the
+ * run is being stopped).
  */
 static int cell_run(const struct mech *m, const struct workload *w, const struct wl_params *p,
                     unsigned cell_id, int pin, struct wl_result *r, unsigned *quiet,
@@ -560,7 +951,8 @@ static int cell_run(const struct mech *m, const struct workload *w, const struct
     struct mech_setup s;
     struct mech_ep ep;
     struct ctl_msg msg, ok = {0, 0, 0, 0.0};
-    double cpu0;
+    struct cell_step step;
+    sigset_t old;
     int p2c[2] = {-1, -1}, c2p[2] = {-1, -1}, rc, opened = 0, status;
     const char *stage = "setup";
     void *tx = alloc_msg(p->msg_size), *rx = alloc_msg(p->msg_size);
@@ -589,28 +981,43 @@ static int cell_run(const struct mech *m, const struct workload *w, const struct
     if (rc < 0)
         goto out_pipes;
     fflush(NULL);
-    pid = fork();
+    /* The child's pid is where the handler finds it before any stop can be handled. */
+    stop_block(&old);
+    pid = stop_signo ? -1 : fork();
     if (pid < 0) {
-        rc = -errno;
+        rc = stop_signo ? -ECANCELED : -errno;
+        stop_unblock(&old);
         if (m->teardown)
             m->teardown(&s);
         goto out_pipes;
     }
     if (pid == 0) {
+        fork_child_signals(&old);
         close(p2c[1]);
         close(c2p[0]);
         if (m->flags & MECH_F_FRESH_CHILD)
-            cell_exec_child(m, w, p, &s, p2c[0], c2p[1], pin);
+            cell_exec_child(m, w, p, &s, p2c[0], c2p[1], pin, NULL);
         cell_child(m, w, p, &s, p2c[0], c2p[1], pin, 0);
     }
+    watchdog_child = pid;
+    stop_unblock(&old);
     close(p2c[0]);
     close(c2p[1]);
     p2c[0] = c2p[1] = -1;
-    watchdog_child = pid;
-    alarm(p->count ? 300u : (unsigned)(10.0 + 5.0 * (p->duration_s + p->warmup_s)));
+    watchdog_arm(p->count ? 300u : (unsigned)(10.0 + 5.0 * (p->duration_s + p->warmup_s)));
 
     stage = "open";
-    rc = m->open(&s, &ep);
+    memset(&step, 0, sizeof step);
+    step.m = m;
+    step.w = w;
+    step.p = p;
+    step.s = &s;
+    step.ep = &ep;
+    step.tx = tx;
+    step.rx = rx;
+    step.r = r;
+    step.step = STEP_OPEN;
+    rc = cell_step(&step);
     opened = rc == 0;
     if (ctl_read(c2p[0], &msg) < 0)
         msg.rc = -EPIPE;
@@ -624,7 +1031,8 @@ static int cell_run(const struct mech *m, const struct workload *w, const struct
         placement->child_cpu_first = msg.cpu;
     if (rc == 0 && ctl_write(p2c[1], &ok) == 0) {
         stage = "connect";
-        rc = m->connect ? m->connect(&s, &ep) : 0;
+        step.step = STEP_CONNECT;
+        rc = cell_step(&step);
         if (ctl_read(c2p[0], &msg) < 0)
             msg.rc = -EPIPE;
         if (rc == 0 && msg.rc < 0) {
@@ -633,9 +1041,8 @@ static int cell_run(const struct mech *m, const struct workload *w, const struct
         }
         if (rc == 0 && ctl_write(p2c[1], &ok) == 0) {
             stage = w->name;
-            cpu0 = cpu_now_ns();
-            rc = w->parent(m, &ep, p, tx, rx, r);
-            r->cpu_ns = cpu_now_ns() - cpu0;
+            step.step = STEP_WORKLOAD;
+            rc = cell_step(&step);
             if (rc < 0)
                 kill(pid, SIGKILL); /* it may wait forever for what will not come */
             if (ctl_read(c2p[0], &msg) < 0)
@@ -653,15 +1060,14 @@ static int cell_run(const struct mech *m, const struct workload *w, const struct
         kill(pid, SIGKILL);
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
-    alarm(0);
-    watchdog_child = 0;
-    if (opened)
+    watchdog_disarm();
+    if (opened && !step.escaped)
         m->close(&ep);
     if (m->teardown)
         m->teardown(&s);
 out_pipes:
     *failed_stage = stage;
-    if (rc < 0 && (*quiet)++ == 0)
+    if (rc < 0 && !stop_signo && (*quiet)++ == 0)
         fprintf(stderr, "ipcx-bench: %s, %zu B, %s: %s failed: %s (%s)%s\n", m->name, p->msg_size,
                 w->name, stage, ipcx_strerror(rc), ipcx_errname(rc),
                 " [later failures of this mechanism are counted, not shown]");
@@ -676,26 +1082,443 @@ out_pipes:
     return rc;
 }
 
+/* --- many-party cells ------------------------------------------------------------- */
+
+/* The parent's side of one party. */
+struct many_party {
+    pid_t pid;
+    int to, from;        /* control pipes: the parent writes to, reads from */
+    struct many_msg msg; /* the last message it sent */
+};
+
+static uint32_t many_bit(unsigned i)
+{
+    return UINT32_C(1) << i;
+}
+
+/*
+ * The cpu party (consumer or producer, index) is pinned to, or -1: producers
+ * round robin over the lower half of the cpus, consumers over the upper half,
+ * so that on two cpus every producer shares cpu 0 and every consumer cpu 1, as
+ * in a two-party stream, and no spinning consumer takes a producer's cpu.
+ */
+static int many_cpu(int pin, int consumer, unsigned index)
+{
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned half;
+    if (!pin || ncpu < 2)
+        return -1;
+    if (ncpu > CPU_SETSIZE)
+        ncpu = CPU_SETSIZE;
+    half = (unsigned)ncpu / 2;
+    return consumer ? (int)(half + index % ((unsigned)ncpu - half)) : (int)(index % half);
+}
+
+/* The placement of many-party cells, as the reports say it (once per run). */
+static void many_note_placement(int pin)
+{
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    struct res_many_placement *mpl = &run.many;
+    char prod[32], cons[32];
+    if (mpl->used)
+        return;
+    mpl->used = 1;
+    mpl->pinned = pin && ncpu >= 2;
+    if (!mpl->pinned) {
+        snprintf(mpl->how, sizeof mpl->how,
+                 "producers and consumers unpinned (%s), placed by the scheduler",
+                 placement->why[0] ? placement->why : "pinning off");
+        return;
+    }
+    int lo = many_cpu(1, 0, 0), mid = many_cpu(1, 1, 0);
+    int hi = (int)(ncpu > CPU_SETSIZE ? CPU_SETSIZE : ncpu) - 1;
+    if (mid - 1 > lo)
+        snprintf(prod, sizeof prod, "cpus %d-%d", lo, mid - 1);
+    else
+        snprintf(prod, sizeof prod, "cpu %d", lo);
+    if (hi > mid)
+        snprintf(cons, sizeof cons, "cpus %d-%d", mid, hi);
+    else
+        snprintf(cons, sizeof cons, "cpu %d", mid);
+    snprintf(mpl->how, sizeof mpl->how,
+             "producers pinned to %s, consumers to %s, round robin (cpus %d and %d: %s); the "
+             "parent only coordinates, on cpu %d",
+             prod, cons, lo, mid, topo_relation(lo, mid), CPU_PARENT);
+}
+
+/* Tells every party in mask the same command; 0 or -EPIPE. */
+static int many_tell(struct many_party *pt, uint32_t mask, int op)
+{
+    struct many_msg cmd;
+    memset(&cmd, 0, sizeof cmd);
+    cmd.op = op;
+    for (unsigned i = 0; i < MANY_MAX; i++)
+        if ((mask & many_bit(i)) && many_write(pt[i].to, &cmd) < 0)
+            return -EPIPE;
+    return 0;
+}
+
+/*
+ * Waits for the next message from any party in mask, at most timeout_ns (< 0:
+ * for ever); stores it in pt[*who].msg. 0, -ETIMEDOUT, or -EPIPE when a party
+ * has gone (its pipe closed). Whether the message says the party failed is
+ * the caller's to check.
+ */
+static int many_next(struct many_party *pt, uint32_t mask, int64_t timeout_ns, unsigned *who)
+{
+    struct pollfd fds[MANY_MAX];
+    unsigned idx[MANY_MAX], n = 0;
+    struct timespec ts = {(time_t)(timeout_ns / 1000000000), (long)(timeout_ns % 1000000000)};
+    int rc;
+    for (unsigned i = 0; i < MANY_MAX; i++)
+        if (mask & many_bit(i)) {
+            fds[n].fd = pt[i].from;
+            fds[n].events = POLLIN;
+            idx[n++] = i;
+        }
+    do
+        rc = ppoll(fds, n, timeout_ns < 0 ? NULL : &ts, NULL);
+    while (rc < 0 && errno == EINTR);
+    if (rc < 0)
+        return -errno;
+    if (rc == 0)
+        return -ETIMEDOUT;
+    for (unsigned k = 0; k < n; k++)
+        if (fds[k].revents) {
+            *who = idx[k];
+            /* A party writes a whole message at once (at most PIPE_BUF: atomic). */
+            return many_read(pt[idx[k]].from, &pt[idx[k]].msg);
+        }
+    return -EIO;
+}
+
+/* Waits until every party in mask has reported once; the first failure ends it. */
+static int many_gather(struct many_party *pt, uint32_t mask)
+{
+    while (mask) {
+        unsigned who = 0;
+        int rc = many_next(pt, mask, -1, &who);
+        if (rc == 0 && pt[who].msg.rc < 0)
+            rc = pt[who].msg.rc;
+        if (rc < 0)
+            return rc;
+        mask &= ~many_bit(who);
+    }
+    return 0;
+}
+
+/*
+ * The producers' part: each reports when it has sent its last data message
+ * (its report goes to prod[]). A consumer that speaks meanwhile has failed.
+ */
+static int many_await_producers(struct many_party *pt, unsigned nc, uint32_t producers,
+                                uint32_t consumers, struct wl_many_report *prod)
+{
+    while (producers) {
+        unsigned who = 0;
+        int rc = many_next(pt, producers | consumers, -1, &who);
+        if (rc == 0 && pt[who].msg.rc < 0)
+            rc = pt[who].msg.rc;
+        if (rc == 0 && !(producers & many_bit(who)))
+            rc = -EPROTO; /* a consumer stopped before any end marker was sent */
+        if (rc < 0)
+            return rc;
+        producers &= ~many_bit(who);
+        prod[who - nc] = pt[who].msg.rep;
+    }
+    return 0;
+}
+
+/*
+ * The drain: waits until the consumers' published counts add up to every
+ * data message sent, and returns that instant in *t_end (a look every
+ * MANY_POLL_NS or so: the span errs long by at most that, so the rates low).
+ */
+static int many_drain(struct many_party *pt, unsigned nc, uint32_t consumers,
+                      struct wl_many_shared *sh, uint64_t sent, uint64_t *t_end)
+{
+    for (;;) {
+        uint64_t got = 0;
+        unsigned who = 0;
+        for (unsigned c = 0; c < nc; c++)
+            got += atomic_load_explicit(&sh->cons[c].consumed, memory_order_relaxed);
+        if (got >= sent) { /* more than sent: duplicates, which the tallies will show */
+            *t_end = wl_now_ns();
+            return 0;
+        }
+        int rc = many_next(pt, consumers, MANY_POLL_NS, &who);
+        if (rc == -ETIMEDOUT)
+            continue;
+        if (rc == 0)
+            rc = pt[who].msg.rc < 0 ? pt[who].msg.rc : -EPROTO;
+        return rc;
+    }
+}
+
+/*
+ * Stops the consumers, every data message having been consumed: waves of end
+ * markers, one per consumer still running, each wave sent by the next
+ * producer, until every consumer has taken one and reported (into cons[]).
+ * Wave w waits MANY_WAVE_NS << min(w, 6) after its markers are sent before the next.
+ */
+static int many_stop(struct many_party *pt, unsigned np, unsigned nc, struct wl_many_report *cons)
+{
+    uint32_t running = (UINT32_C(1) << nc) - 1;
+    for (unsigned wave = 0; running; wave++) {
+        unsigned k = nc + wave % np, who = 0, n = 0;
+        struct many_msg cmd;
+        int awaiting = 1, rc;
+        uint64_t until = 0;
+        if (wave == MANY_MAX_WAVES)
+            return -ETIMEDOUT;
+        for (unsigned c = 0; c < nc; c++)
+            n += (running & many_bit(c)) != 0;
+        memset(&cmd, 0, sizeof cmd);
+        cmd.op = MANY_MARKERS;
+        cmd.n = n;
+        if (many_write(pt[k].to, &cmd) < 0)
+            return -EPIPE;
+        while (awaiting || (running && wl_now_ns() < until)) {
+            int64_t left = awaiting ? -1 : (int64_t)(until - wl_now_ns());
+            if (!awaiting && left < 0)
+                left = 0;
+            rc = many_next(pt, running | (awaiting ? many_bit(k) : 0), left, &who);
+            if (rc == -ETIMEDOUT)
+                break;
+            if (rc == 0 && pt[who].msg.rc < 0)
+                rc = pt[who].msg.rc;
+            if (rc < 0)
+                return rc;
+            if (who == k && awaiting) {
+                awaiting = 0;
+                /* Doubling waits (20 ms, 40 ms, ... 1.28 s): a consumer kept off its cpu
+                 * costs a few extra markers, not one every 20 ms that a small queue
+                 * (raw-mq holds 8) could not hold. */
+                until = wl_now_ns() + (MANY_WAVE_NS << (wave < 6 ? wave : 6));
+            } else if (who < nc) {
+                cons[who] = pt[who].msg.rep;
+                running &= ~many_bit(who);
+            } else {
+                return -EPROTO;
+            }
+        }
+    }
+    return 0;
+}
+
+/*
+ * Runs one many-party cell (w->producers != 0): forks every consumer, then
+ * every producer, and coordinates them (the design: workload.h). Returns as
+ * cell_run does.
+ */
+static int many_cell_run(const struct mech *m, const struct workload *w, const struct wl_params *p,
+                         unsigned cell_id, int pin, struct wl_result *r, unsigned *quiet,
+                         const char **failed_stage)
+{
+    struct mech_setup s;
+    struct many_party pt[MANY_MAX];
+    struct wl_many mp;
+    struct wl_many_report prod[WL_MANY_MAX_PRODUCERS], cons[WL_MANY_MAX_CONSUMERS];
+    struct wl_many_shared *sh = MAP_FAILED;
+    unsigned np, nc, n, forked = 0;
+    uint32_t consumers, producers;
+    uint64_t sent = 0, t_end = 0;
+    int shfd = -1, rc = 0, set_up = 0, status;
+    const char *stage = "setup";
+
+    wl_many_shape(w, opt->producers, opt->consumers, &np, &nc);
+    n = np + nc;
+    consumers = (UINT32_C(1) << nc) - 1;
+    producers = ((UINT32_C(1) << n) - 1) & ~consumers;
+    memset(r, 0, sizeof *r);
+    memset(&s, 0, sizeof s);
+    memset(&mp, 0, sizeof mp);
+    memset(prod, 0, sizeof prod);
+    memset(cons, 0, sizeof cons);
+    for (unsigned i = 0; i < MANY_MAX; i++) {
+        pt[i].pid = -1;
+        pt[i].to = pt[i].from = -1;
+    }
+    s.msg_size = p->msg_size;
+    s.cell_id = cell_id;
+    s.run_sizes = opt->sizes;
+    s.run_nsizes = opt->nsizes;
+    s.producers = mp.producers = np;
+    s.consumers = mp.consumers = nc;
+    many_note_placement(pin);
+
+    /* The consumers' counters: a memfd, so that a re-executed party can map it too. */
+    shfd = memfd_create("ipcx-bench-many", MFD_CLOEXEC);
+    if (shfd < 0 || ftruncate(shfd, sizeof *sh) < 0 ||
+        (sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED, shfd, 0)) == MAP_FAILED) {
+        rc = -errno;
+        goto out;
+    }
+    rc = m->many_setup ? m->many_setup(&s) : 0;
+    if (rc < 0)
+        goto out;
+    set_up = 1;
+    stage = "fork";
+    fflush(NULL);
+    for (unsigned i = 0; i < n; i++) {
+        sigset_t old;
+        struct many_place pl = {i < nc ? MECH_CONSUMER : MECH_PRODUCER,
+                                i < nc ? i : i - nc,
+                                np,
+                                nc,
+                                many_cpu(pin, i < nc, i < nc ? i : i - nc),
+                                shfd};
+        int to[2], from[2];
+        pid_t pid;
+        if (pipe2(to, O_CLOEXEC) < 0) {
+            rc = -errno;
+            goto out;
+        }
+        if (pipe2(from, O_CLOEXEC) < 0) {
+            rc = -errno;
+            close(to[0]);
+            close(to[1]);
+            goto out;
+        }
+        /* Each party's pid is where the handler finds it before any stop can be handled. */
+        stop_block(&old);
+        pid = stop_signo ? -1 : fork();
+        if (pid < 0) {
+            rc = stop_signo ? -ECANCELED : -errno;
+            stop_unblock(&old);
+            close(to[0]);
+            close(to[1]);
+            close(from[0]);
+            close(from[1]);
+            goto out;
+        }
+        if (pid == 0) {
+            fork_child_signals(&old);
+            close(to[1]);
+            close(from[0]);
+            for (unsigned j = 0; j < i; j++) { /* the other parties' pipes are not its own */
+                close(pt[j].to);
+                close(pt[j].from);
+            }
+            if (m->flags & MECH_F_FRESH_CHILD)
+                cell_exec_child(m, w, p, &s, to[0], from[1], pl.cpu >= 0, &pl);
+            many_child(m, p, &s, &pl, sh, to[0], from[1], 0);
+        }
+        watchdog_many[i] = pid;
+        watchdog_nmany = (sig_atomic_t)(i + 1);
+        stop_unblock(&old);
+        close(to[0]);
+        close(from[1]);
+        pt[i].pid = pid;
+        pt[i].to = to[1];
+        pt[i].from = from[0];
+        forked = i + 1;
+    }
+    watchdog_arm(p->count ? 300u : (unsigned)(10.0 + 5.0 * (p->duration_s + p->warmup_s)));
+
+    stage = "open";
+    rc = many_gather(pt, consumers | producers);
+    for (unsigned i = 0; rc == 0 && i < n; i++)
+        if (run.many.pinned && pt[i].msg.cpu != many_cpu(1, i < nc, i < nc ? i : i - nc))
+            run.many.moved++;
+    if (rc == 0) {
+        stage = "connect";
+        rc = many_tell(pt, consumers | producers, MANY_OK);
+        if (rc == 0)
+            rc = many_gather(pt, consumers | producers);
+    }
+    if (rc == 0) {
+        struct many_msg go;
+        stage = w->name;
+        memset(&go, 0, sizeof go);
+        go.op = MANY_GO;
+        go.t_start = mp.t_start = wl_now_ns() + (uint64_t)(p->warmup_s * 1e9);
+        go.t_stop = mp.t_stop = mp.t_start + (uint64_t)(p->duration_s * 1e9);
+        for (unsigned i = 0; rc == 0 && i < n; i++)
+            rc = many_write(pt[i].to, &go) < 0 ? -EPIPE : 0;
+        if (rc == 0)
+            rc = many_await_producers(pt, nc, producers, consumers, prod);
+    }
+    if (rc == 0) {
+        stage = "drain (consumers)";
+        for (unsigned k = 0; k < np; k++)
+            sent += prod[k].sent;
+        rc = many_drain(pt, nc, consumers, sh, sent, &t_end);
+    }
+    if (rc == 0) {
+        stage = "end markers";
+        rc = many_stop(pt, np, nc, cons);
+    }
+    if (rc == 0) {
+        stage = "finish (producers)";
+        rc = many_tell(pt, producers, MANY_FINISH);
+        if (rc == 0)
+            rc = many_gather(pt, producers);
+        for (unsigned k = 0; rc == 0 && k < np; k++)
+            prod[k] = pt[nc + k].msg.rep;
+    }
+    if (rc == 0)
+        rc = many_tell(pt, consumers | producers, MANY_CLOSE);
+out:
+    for (unsigned i = 0; i < forked; i++) {
+        if (rc < 0)
+            kill(pt[i].pid, SIGKILL);
+        while (waitpid(pt[i].pid, &status, 0) < 0 && errno == EINTR)
+            ;
+        close(pt[i].to);
+        close(pt[i].from);
+    }
+    watchdog_disarm();
+    if (set_up && m->many_teardown)
+        m->many_teardown(&s);
+    if (sh != MAP_FAILED)
+        munmap(sh, sizeof *sh);
+    if (shfd >= 0)
+        close(shfd);
+    if (rc == 0)
+        wl_many_result(p, &mp, prod, cons, t_end, r);
+    *failed_stage = stage;
+    if (rc < 0 && !stop_signo && (*quiet)++ == 0)
+        fprintf(stderr, "ipcx-bench: %s, %zu B, %s (%u x %u): %s failed: %s (%s)%s\n", m->name,
+                p->msg_size, w->name, np, nc, stage, ipcx_strerror(rc), ipcx_errname(rc),
+                " [later failures of this mechanism are counted, not shown]");
+    return rc;
+}
+
 /* --- skipped mechanisms ------------------------------------------------------------ */
 
 /*
- * Asks the mechanism whether a cell of this size can run: 0 if it can.
- * Otherwise records the reason in the run, sets *skip to its index in
+ * Asks the mechanism whether a cell of this size and pattern can run: 0 if
+ * it can. Otherwise records the reason in the run, sets *skip to its index in
  * run.skips (-1 if the table was full), prints it the first time it is seen
  * (one line per mechanism and reason, not per cell) and returns 1.
  */
-static int cell_skip(const struct mech *m, size_t msg_size, int progress, int *skip)
+static int cell_skip(const struct mech *m, const struct workload *w, size_t msg_size, int progress,
+                     int *skip)
 {
     struct mech_setup probe;
-    const char *why;
+    const char *why = NULL;
     int is_new;
-    if (m->unavailable == NULL)
-        return 0;
     memset(&probe, 0, sizeof probe);
     probe.msg_size = msg_size;
     probe.run_sizes = opt->sizes;
     probe.run_nsizes = opt->nsizes;
-    why = m->unavailable(&probe);
+    if (w->producers && m->many_open == NULL && m->many_unavailable == NULL) {
+        /* What the build lacks comes first; never start a daemon for a cell that cannot run. */
+        why = m->unavailable != NULL ? m->unavailable(NULL) : NULL;
+        if (why == NULL)
+            why = "no many-to-one mailbox in its bench table (many_open, bench/mech.h)";
+    } else {
+        if (m->unavailable != NULL)
+            why = m->unavailable(&probe);
+        if (why == NULL && w->producers) {
+            wl_many_shape(w, opt->producers, opt->consumers, &probe.producers, &probe.consumers);
+            if (m->many_unavailable != NULL)
+                why = m->many_unavailable(&probe);
+            if (why == NULL && m->many_open == NULL)
+                why = "no many-to-one mailbox in its bench table (many_open, bench/mech.h)";
+        }
+    }
     if (why == NULL)
         return 0;
     *skip = res_skip_note(&run, m, why, &is_new);
@@ -760,6 +1583,30 @@ static void progress_clear(const struct progress *pg)
 {
     if (pg->tty)
         fprintf(stderr, "\r%100s\r", "");
+}
+
+/*
+ * Ends a stopped run once the cell it interrupted has been torn down: no
+ * report (the --json and --csv files stay empty), exit status 128 + the
+ * signal, or 2 after a hang. exit() runs the atexit handlers (iceoryx: the
+ * RouDi this run started), under a last deadline.
+ */
+static void stop_exit(const struct progress *pg)
+{
+    int sig = stop_signo;
+    alarm(STOP_EXIT_S);
+    progress_clear(pg);
+    if (sig == SIGALRM)
+        fprintf(stderr,
+                "ipcx-bench: the hung cell (%s)'s processes were killed and its teardown run; no "
+                "report\n",
+                stop_cell[0] ? stop_cell : "none");
+    else
+        fprintf(stderr,
+                "ipcx-bench: interrupted by %s: the running cell's (%s) processes were killed and "
+                "its teardown run; no report\n",
+                sig == SIGINT ? "SIGINT" : "SIGTERM", stop_cell[0] ? stop_cell : "none");
+    exit(stop_status());
 }
 
 /* --- the report -------------------------------------------------------------------- */
@@ -837,6 +1684,8 @@ static void print_report(void)
     int wp = res_wl_index(&run, &wl_pingpong), ws = res_wl_index(&run, &wl_stream);
     char b[8][64];
 
+    if (wp < 0 && ws < 0)
+        return; /* neither ran: the other patterns have tables of their own */
     fprintf(report_out,
             "\nMedians across %u rounds. Latency is one way (round trip / 2) in microseconds;\n"
             "MB/s is 10^6 payload bytes per second. lat/raw = p50 / the baseline's p50 and\n"
@@ -922,6 +1771,8 @@ static void print_cpu(void)
     int wp = res_wl_index(&run, &wl_pingpong), ws = res_wl_index(&run, &wl_stream);
     char b[5][64];
 
+    if (wp < 0 && ws < 0)
+        return;
     fprintf(
         report_out,
         "\nCPU time per message moved: user+sys of both processes over the workload (warm-up\n"
@@ -942,6 +1793,87 @@ static void print_cpu(void)
         }
 }
 
+/*
+ * A many-party pattern's table, when it ran: aggregate rates, their range,
+ * CPU per message, fairness (and the consumers' balance for mpmc). The
+ * mechanisms skipped for it are named once below (their reasons were printed
+ * as the run met them).
+ */
+static void print_many(const struct workload *w)
+{
+    int nw = name_width(opt->mechs, opt->nmechs), wi = res_wl_index(&run, w), any_skip = 0;
+    unsigned np, nc;
+    char b[8][64];
+    if (wi < 0)
+        return;
+    wl_many_shape(w, opt->producers, opt->consumers, &np, &nc);
+    fprintf(report_out,
+            "\n%s: %u producer process%s -> %u consumer%s through one mailbox%s;\nmedians across "
+            "%u rounds. msgs/s, MB/s: every producer's timed messages / (all consumed -\nstart of "
+            "the timed part); cpu us: user+sys of every producer and consumer per message\nmoved; "
+            "fair: the least producer's timed messages / the most's (1 = even)%s.\n\n",
+            w == &wl_fanin ? "Fan-in (fanin)" : "Many-to-many (mpmc)", np, np == 1 ? "" : "es", nc,
+            nc == 1 ? "" : "s", nc > 1 ? ", each message to one" : "", opt->rounds,
+            nc > 1 ? ";\nbal: the least consumer's messages / the most's" : "");
+    fprintf(report_out, "%-*s %6s %11s %10s %17s %8s %5s", nw, "mechanism", "size", "msgs/s",
+            "MB/s", "msgs/s range", "cpu us", "fair");
+    if (nc > 1)
+        fprintf(report_out, " %5s", "bal");
+    fprintf(report_out, " %9s\n", "tput/raw");
+    for (size_t si = 0; si < opt->nsizes; si++)
+        for (size_t mi = 0; mi < opt->nmechs; mi++) {
+            struct res_spread fair = res_spread_of(&run, mi, si, wi, RES_FAIR);
+            struct res_spread bal = res_spread_of(&run, mi, si, wi, RES_BALANCE);
+            if (res_all_skipped(&run, mi, si, wi)) {
+                any_skip = 1;
+                continue;
+            }
+            snprintf(b[6], sizeof b[6], "%.2f", fair.med); /* "nan" when not measured */
+            snprintf(b[7], sizeof b[7], "%.2f", bal.med);
+            if (fair.n == 0)
+                snprintf(b[6], sizeof b[6], "-");
+            if (bal.n == 0)
+                snprintf(b[7], sizeof b[7], "-");
+            fprintf(report_out, "%-*s %6s %11s %10s %17s %8s %5s", nw, opt->mechs[mi]->name,
+                    fmt_size(b[0], sizeof b[0], opt->sizes[si]),
+                    fmt_num(b[1], sizeof b[1], res_spread_of(&run, mi, si, wi, RES_MSGS).med, 1.0),
+                    fmt_num(b[2], sizeof b[2], res_spread_of(&run, mi, si, wi, RES_BYTES).med, 1e6),
+                    fmt_range(b[3], sizeof b[3], res_spread_of(&run, mi, si, wi, RES_MSGS), 1.0, 0),
+                    fmt_num(b[4], sizeof b[4], res_spread_of(&run, mi, si, wi, RES_CPU).med, 1e3),
+                    b[6]);
+            if (nc > 1)
+                fprintf(report_out, " %5s", b[7]);
+            fprintf(report_out, " %9s\n",
+                    fmt_ratio(b[5], sizeof b[5], res_ratio_of(&run, mi, si, wi, RES_MSGS).med));
+        }
+    if (!any_skip)
+        return;
+    fprintf(report_out, "skipped for %s (the skipped: lines say why):", w->name);
+    for (size_t mi = 0, col = 48; mi < opt->nmechs; mi++) {
+        int all = 1;
+        for (size_t si = 0; si < opt->nsizes; si++)
+            all &= res_all_skipped(&run, mi, si, wi);
+        if (!all)
+            continue;
+        col += strlen(opt->mechs[mi]->name) + 1;
+        if (col > 98) {
+            fputs("\n ", report_out);
+            col = 1 + strlen(opt->mechs[mi]->name) + 1;
+        }
+        fprintf(report_out, " %s", opt->mechs[mi]->name);
+    }
+    fputs("\n", report_out);
+    for (size_t mi = 0; mi < opt->nmechs; mi++)
+        for (size_t si = 0; si < opt->nsizes; si++) {
+            int all = 1;
+            for (size_t sj = 0; sj < opt->nsizes; sj++)
+                all &= res_all_skipped(&run, mi, sj, wi);
+            if (!all && res_all_skipped(&run, mi, si, wi))
+                fprintf(report_out, "skipped for %s: %s at %s B\n", w->name, opt->mechs[mi]->name,
+                        fmt_size(b[0], sizeof b[0], opt->sizes[si]));
+        }
+}
+
 static void print_header(int argc, char **argv)
 {
     struct utsname u;
@@ -958,15 +1890,43 @@ static void print_header(int argc, char **argv)
         fprintf(report_out, "%llu timed messages per cell\n", (unsigned long long)opt->count);
     else
         fprintf(report_out, "%.3g s timed per cell and round\n", opt->duration_s);
+    for (size_t wi = 0; wi < opt->nwls; wi++) {
+        unsigned np, nc;
+        if (!opt->wls[wi]->producers)
+            continue;
+        wl_many_shape(opt->wls[wi], opt->producers, opt->consumers, &np, &nc);
+        fprintf(report_out, "%s: %u producers -> %u consumer%s\n", opt->wls[wi]->name, np, nc,
+                nc == 1 ? "" : "s");
+    }
 }
 
 static void print_placement(void)
 {
+    int two_party = 0;
+    for (size_t wi = 0; wi < opt->nwls; wi++)
+        two_party |= opt->wls[wi]->producers == 0;
+    if (run.many.used) { /* wrapped at 100 columns */
+        char line[320], *save = NULL;
+        size_t col = 0;
+        snprintf(line, sizeof line, "placement (fanin, mpmc): %s%s", run.many.how,
+                 run.many.moved ? "; WARNING: some parties were not on their cpu" : "");
+        for (char *w = strtok_r(line, " ", &save); w != NULL; w = strtok_r(NULL, " ", &save)) {
+            if (col > 0 && col + 1 + strlen(w) > 99) {
+                fputs("\n ", report_out);
+                col = 1;
+            }
+            col += (size_t)fprintf(report_out, "%s%s", col > 1 ? " " : "", w);
+        }
+        fputc('\n', report_out);
+    }
+    if (!two_party)
+        return;
     if (placement->pinned)
         fprintf(report_out,
                 "placement: parent pinned to cpu %d (ran on %d), child pinned to cpu %d (ran on "
-                "%d)%s\n",
+                "%d): %s%s\n",
                 CPU_PARENT, placement->parent_cpu, CPU_CHILD, placement->child_cpu_first,
+                topo_relation(CPU_PARENT, CPU_CHILD),
                 placement->child_moved ? "; WARNING: some children were not on their cpu" : "");
     else
         fprintf(report_out, "placement: unpinned (%s); parent on cpu %d, first child on cpu %d\n",
@@ -1042,8 +2002,7 @@ int main(int argc, char **argv)
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL); /* a dead peer shows as EPIPE, not a dead bench */
-    sa.sa_handler = watchdog_fire;
-    sigaction(SIGALRM, &sa, NULL);
+    stop_install();
 
     pin_parent(opt);
     placement->parent_cpu = sched_getcpu();
@@ -1062,15 +2021,23 @@ int main(int argc, char **argv)
                     struct wl_params p = {opt->sizes[si], opt->duration_s, opt->count, run.warmup_s,
                                           opt->rate};
                     struct res_cell *c = res_cell_at(&run, mi, si, wi, r);
+                    if (stop_signo)
+                        stop_exit(&pg);
                     progress_cell(&pg, r, m->name, opt->sizes[si], opt->wls[wi]->name);
                     pg.done++;
-                    if (cell_skip(m, opt->sizes[si], progress, &c->skip)) {
+                    if (cell_skip(m, opt->wls[wi], opt->sizes[si], progress, &c->skip)) {
                         c->status = RES_SKIPPED;
                         run.skipped++;
                         continue;
                     }
-                    c->rc = cell_run(m, opt->wls[wi], &p, cell_id++, opt->pin && placement->pinned,
-                                     &c->res, &mech_failures[mi], &c->stage);
+                    snprintf(stop_cell, sizeof stop_cell, "%s, %zu B, %s", m->name, opt->sizes[si],
+                             opt->wls[wi]->name);
+                    c->rc = (opt->wls[wi]->producers ? many_cell_run : cell_run)(
+                        m, opt->wls[wi], &p, cell_id++, opt->pin && placement->pinned, &c->res,
+                        &mech_failures[mi], &c->stage);
+                    if (stop_signo)
+                        stop_exit(&pg); /* the cell has been torn down */
+                    stop_cell[0] = '\0';
                     if (c->rc < 0) {
                         c->status = RES_FAILED;
                         run.failed++;
@@ -1088,11 +2055,15 @@ int main(int argc, char **argv)
         }
         progress_round(&pg, r);
     }
+    if (stop_signo)
+        stop_exit(&pg);
     progress_clear(&pg);
     print_placement();
     print_report();
     print_rate();
     print_cpu();
+    print_many(&wl_fanin);
+    print_many(&wl_mpmc);
     if (run.skipped)
         fprintf(report_out,
                 "\n%u cells skipped (the skipped: lines say why); they do not count as failures.\n",
@@ -1113,5 +2084,7 @@ int main(int argc, char **argv)
             fprintf(report_out, "report: %s/index.html\n", opt->report_dir);
     }
     res_free(&run);
+    if (stop_signo) /* while the report was written: it is complete, the status says so */
+        return stop_status();
     return run.failed || run.bad || out_rc < 0 ? 1 : 0;
 }

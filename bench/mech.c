@@ -34,11 +34,19 @@ const struct mech *const mech_table[] = {
     &mech_ipcx_unixpair,
     &mech_zmq_ipc,
     &mech_nng_ipc,
+    &mech_raw_seqpacket,
+    &mech_raw_dgram,
     &mech_raw_tcp,
     &mech_ipcx_tcp,
     &mech_zmq_tcp,
+    &mech_raw_udp,
     &mech_raw_fifo,
     &mech_ipcx_fifo,
+    /* Kernel mechanisms the library has no transport for: baselines on their own. */
+    &mech_raw_mq,
+    &mech_raw_sysvmq,
+    &mech_raw_eventfd,
+    &mech_raw_signal,
     NULL,
 };
 

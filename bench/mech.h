@@ -1,10 +1,11 @@
 /*
  * mech.h: the benchmark's mechanism table. A mechanism is one way of moving
  * fixed-size messages between two processes in both directions (raw syscalls,
- * the library, or a peer library such as ZeroMQ). The workloads and the runner
- * only ever see this table, so a new mechanism is one new table and one line
- * in the registry; it must never time, fill or check messages itself (the
- * workloads do that, once).
+ * the library, or a peer library such as ZeroMQ), and optionally from several
+ * producer processes to one or several consumers through one shared mailbox
+ * (the many_* members). The workloads and the runner only ever see this
+ * table, so a new mechanism is one new table and one line in the registry; it
+ * must never time, fill or check messages itself (the workloads do that, once).
  */
 #ifndef BENCH_MECH_H
 #define BENCH_MECH_H
@@ -32,6 +33,8 @@ struct mech_setup {
      */
     const size_t *run_sizes;
     size_t run_nsizes;
+    /* A many-party cell (fanin, mpmc): how many of each; 0 and 0 in a two-party cell. */
+    unsigned producers, consumers;
     union {
         unsigned char bytes[MECH_STATE_MAX];
         long double align_ld;
@@ -39,9 +42,22 @@ struct mech_setup {
     } u;
 };
 
-/* One process's end of a cell: two directions, to and from the peer. */
+/* The most producers and consumers a many-party cell has. */
+#define MECH_MANY_MAX_PRODUCERS 16
+#define MECH_MANY_MAX_CONSUMERS 8
+
+/* What a process is in a many-party cell; MECH_TWO_PARTY in the others. */
+enum { MECH_TWO_PARTY = 0, MECH_PRODUCER = 1, MECH_CONSUMER = 2 };
+
+/*
+ * One process's end of a cell: two directions, to and from the peer; or, in a
+ * many-party cell, producer `index` (sends only) or consumer `index` (receives
+ * only), counted from 0 within its role.
+ */
 struct mech_ep {
-    int side; /* SIDE_PARENT or SIDE_CHILD */
+    int side; /* SIDE_PARENT or SIDE_CHILD (every party of a many-party cell is a child) */
+    int role; /* MECH_TWO_PARTY, MECH_PRODUCER or MECH_CONSUMER */
+    unsigned index;
     size_t msg_size;
     union {
         unsigned char bytes[MECH_STATE_MAX];
@@ -58,6 +74,13 @@ struct mech_ep {
  * so it must hold no pointers the child uses. Nothing timed changes.
  */
 #define MECH_F_FRESH_CHILD 1u
+
+/*
+ * The receiver spins (polls shared memory) rather than sleeping in the
+ * kernel while it waits, so it holds a core busy: the reports keep these
+ * apart from mechanisms that block ("no core to spin").
+ */
+#define MECH_F_SPINS 2u
 
 /*
  * One mechanism. Call order in a cell:
@@ -109,6 +132,48 @@ struct mech {
     int (*commit)(struct mech_ep *ep, void *buf);
     int (*view)(struct mech_ep *ep, const void **buf);
     int (*release)(struct mech_ep *ep, const void *buf);
+
+    /*
+     * Many-party cells, optional. fanin: s->producers processes send to one
+     * mailbox that one consumer reads (s->consumers == 1); mpmc: s->producers
+     * send to one mailbox that s->consumers read, every message going to
+     * exactly one of them. The runner forks every party (the parent only
+     * coordinates; MECH_F_FRESH_CHILD re-executes each), and the workloads
+     * use the two-party send/recv (or loan/commit, view/release) and close on
+     * the endpoints these open, so a mechanism adds only how its shared
+     * mailbox is made and joined. Call order in a cell:
+     *   unavailable, then many_unavailable (parent; a reason skips the cell)
+     *   many_setup (parent, before the forks; s->producers, s->consumers set)
+     *   many_open (each party: consumer 0 creates or binds what it receives on;
+     *              others make what needs no peer; never waits for another party)
+     *   -- barrier: every party has opened --
+     *   many_connect (each party, may be NULL: producers connect to the mailbox,
+     *                 or to every consumer; other consumers attach)
+     *   -- barrier: every party has connected --
+     *   send (producers) / recv (consumers), the workload
+     *   -- barrier: every party is done --
+     *   close (each party), many_teardown (parent, after every party has exited,
+     *          also after a failure: it removes any name a killed party left)
+     * The mechanism must keep each producer's messages in order at every
+     * consumer, deliver each message to exactly one consumer, and let any
+     * producer's messages reach every consumer that is still receiving: the
+     * runner stops consumers blocked in recv with end markers sent by the
+     * producers once every data message has been consumed (workload.h).
+     * many_open NULL: the patterns are skipped with the reason "no
+     * many-to-one mailbox in its bench table" (or what unavailable(NULL) says
+     * the build lacks) unless many_unavailable gives a better one; no other
+     * member is called, so no daemon is started. many_unavailable (may be NULL)
+     * says, like unavailable, why a cell of this shape (s->msg_size,
+     * s->producers, s->consumers) cannot run, e.g. "unix:// mailboxes have
+     * one receiver"; s is never NULL. many_what (may be NULL) is one line for
+     * --list when a many-party cell differs from `what`.
+     */
+    const char *many_what;
+    const char *(*many_unavailable)(const struct mech_setup *s);
+    int (*many_setup)(struct mech_setup *s);
+    int (*many_open)(const struct mech_setup *s, struct mech_ep *ep);
+    int (*many_connect)(const struct mech_setup *s, struct mech_ep *ep);
+    void (*many_teardown)(struct mech_setup *s);
 };
 
 /*
@@ -117,7 +182,9 @@ struct mech {
  * builds without its library, as a table whose unavailable() says so).
  */
 extern const struct mech mech_floor_cacheline, mech_floor_ring, mech_floor_futex, mech_floor_memcpy;
-extern const struct mech mech_raw_pipe, mech_raw_unix, mech_raw_tcp, mech_raw_fifo;
+extern const struct mech mech_raw_pipe, mech_raw_unix, mech_raw_seqpacket, mech_raw_dgram,
+    mech_raw_tcp, mech_raw_udp, mech_raw_fifo, mech_raw_mq, mech_raw_sysvmq, mech_raw_eventfd,
+    mech_raw_signal;
 extern const struct mech mech_ipcx_pipe, mech_ipcx_unix, mech_ipcx_unixpair, mech_ipcx_tcp,
     mech_ipcx_fifo, mech_ipcx_shm_spin, mech_ipcx_shm_sleep, mech_ipcx_shm, mech_ipcx_shm_loan;
 extern const struct mech mech_zmq_ipc, mech_zmq_tcp, mech_nng_ipc, mech_iceoryx;

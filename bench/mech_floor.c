@@ -574,6 +574,7 @@ const struct mech mech_floor_cacheline = {
     .baseline = NULL,
     .what = "floor: one line per process, counter + payload (<= 56 B in one line), spinning; "
             "one-way latency floor",
+    .flags = MECH_F_SPINS,
     .setup = cl_setup,
     .open = floor_open,
     .connect = NULL,
@@ -588,6 +589,7 @@ const struct mech mech_floor_ring = {
     .baseline = NULL,
     .what = "floor: bare SPSC ring per direction (1 MiB, 8 B length + payload), spinning; "
             "small-message throughput floor",
+    .flags = MECH_F_SPINS,
     .setup = ring_setup,
     .open = floor_open,
     .connect = NULL,
@@ -616,6 +618,7 @@ const struct mech mech_floor_memcpy = {
     .baseline = NULL,
     .what = "floor: one slot per direction, memcpy in/out in <= 512 KiB pieces, spinning; "
             "bulk-copy floor",
+    .flags = MECH_F_SPINS,
     .setup = mc_setup,
     .open = floor_open,
     .connect = NULL,

@@ -648,8 +648,11 @@ const struct mech mech_iceoryx = {
     .baseline = "floor-ring",
     .what = "iceoryx 2.0 C binding: publisher/subscriber per direction, loan/publish and "
             "take/release (zero copy), polling, blocking policies; starts iox-roudi if needed",
-    /* The runtime is a per-process singleton that must not be inherited through fork. */
-    .flags = MECH_F_FRESH_CHILD,
+    /*
+     * The runtime is a per-process singleton that must not be inherited
+     * through fork; the subscriber polls (iox_mech_recv).
+     */
+    .flags = MECH_F_FRESH_CHILD | MECH_F_SPINS,
     .unavailable = iox_unavailable,
     .setup = iox_mech_setup,
     .open = iox_mech_open,
@@ -678,6 +681,7 @@ const struct mech mech_iceoryx = {
     .baseline = "floor-ring",
     .what = "iceoryx 2.0 C binding: publisher/subscriber per direction, zero copy, polling "
             "(not built)",
+    .flags = MECH_F_SPINS,
     .unavailable = iox_unavailable,
 };
 

@@ -3,6 +3,9 @@
  * API (<ipcx.h> only). "pipe://" is a direct pair made before fork; unix, tcp
  * and fifo are named mailboxes: each process opens a receiver on its own name,
  * then a sender to the peer's, so a round trip uses one mailbox per direction.
+ * In many-party cells (fanin, mpmc) every party opens the one mailbox of the
+ * cell: consumer 0 creates it as a receiver, producers attach as senders and
+ * (shm, whose mailboxes take many receivers) the other consumers as receivers.
  * These must never reach around the API (no fds, no internal headers).
  */
 #include "mech.h"
@@ -246,6 +249,127 @@ static void named_teardown(struct mech_setup *s)
         (void)ipcx_unlink(ipcx_setup_of(s)->url[side]);
 }
 
+/* --- Many-party cells: one mailbox, url[0], shared by every party. ---------- */
+
+static const char *pair_many_unavailable(const struct mech_setup *s)
+{
+    (void)s;
+    return "ipcx_pair() makes exactly two ends: no mailbox that several producers can open";
+}
+
+/* unix, tcp and fifo mailboxes take many senders but one receiver (docs/transports.md). */
+static const char *stream_many_unavailable(const struct mech_setup *s)
+{
+    return s->consumers > 1 ? "its mailboxes take one receiver (many senders : 1, "
+                              "docs/transports.md); mpmc needs several"
+                            : NULL;
+}
+
+/* url[0] = prefix + the cell's unique name (url[1] unused). */
+static void many_url(struct mech_setup *s, const char *prefix)
+{
+    struct ipcx_setup *x = ipcx_setup_of(s);
+    char name[96];
+    mech_name(name, sizeof name, s, "many");
+    snprintf(x->url[0], sizeof x->url[0], "%s%s", prefix, name);
+    x->url[1][0] = '\0';
+}
+
+static int unix_many_setup(struct mech_setup *s)
+{
+    many_url(s, "unix://@");
+    return 0;
+}
+
+static int fifo_many_setup(struct mech_setup *s)
+{
+    many_url(s, "fifo:///tmp/");
+    return 0;
+}
+
+static int tcp_many_setup(struct mech_setup *s)
+{
+    struct ipcx_setup *x = ipcx_setup_of(s);
+    int port;
+    int rc = mech_free_tcp_ports(&port, 1);
+    if (rc < 0)
+        return rc;
+    snprintf(x->url[0], sizeof x->url[0], "tcp://127.0.0.1:%d", port);
+    x->url[1][0] = '\0';
+    return 0;
+}
+
+/*
+ * shm: one many-to-many mailbox whatever the variant, since IPCX_F_SPSC
+ * allows one sender and one receiver; the variants keep their wait policy
+ * (spin_ns) and, for loans, their ring size.
+ */
+static int shm_many_setup_with(struct mech_setup *s, int64_t spin_ns, size_t buffer_size)
+{
+    struct ipcx_setup *x = ipcx_setup_of(s);
+    many_url(s, "shm://");
+    x->spin_ns = spin_ns;
+    x->flags = 0;
+    x->buffer_size = buffer_size;
+    return 0;
+}
+
+static int shm_spin_many_setup(struct mech_setup *s)
+{
+    return shm_many_setup_with(s, -1, 0);
+}
+
+static int shm_sleep_many_setup(struct mech_setup *s)
+{
+    return shm_many_setup_with(s, 1, 0);
+}
+
+static int shm_mpmc_many_setup(struct mech_setup *s)
+{
+    return shm_many_setup_with(s, 0, 0);
+}
+
+static int shm_loan_many_setup(struct mech_setup *s)
+{
+    int rc = shm_loan_setup(s); /* its ring size */
+    if (rc == 0)
+        rc = shm_many_setup_with(s, -1, ipcx_setup_of(s)->buffer_size);
+    return rc;
+}
+
+/* Consumer 0 creates the mailbox and receives on it; every other party waits for many_connect. */
+static int many_open(const struct mech_setup *s, struct mech_ep *ep)
+{
+    const struct ipcx_setup *x = ipcx_csetup_of(s);
+    struct ipcx_ep *e = ipcx_ep_of(ep);
+    ipcx_opts o = ipcx_bench_opts(IPCX_RECV, IPCX_CREATE, ep->msg_size);
+    e->tx = e->rx = e->peer_end = NULL;
+    if (ep->role != MECH_CONSUMER || ep->index != 0)
+        return 0;
+    o.flags = IPCX_F_UNLINK_ON_CLOSE | x->flags;
+    o.spin_ns = x->spin_ns;
+    o.buffer_size = x->buffer_size;
+    return ipcx_open(&e->rx, x->url[0], &o);
+}
+
+/* Producers attach as senders, the other consumers (shm only) as receivers. */
+static int many_connect(const struct mech_setup *s, struct mech_ep *ep)
+{
+    const struct ipcx_setup *x = ipcx_csetup_of(s);
+    struct ipcx_ep *e = ipcx_ep_of(ep);
+    int producer = ep->role == MECH_PRODUCER;
+    ipcx_opts o = ipcx_bench_opts(producer ? IPCX_SEND : IPCX_RECV, IPCX_ATTACH, ep->msg_size);
+    if (!producer && ep->index == 0)
+        return 0;
+    o.spin_ns = x->spin_ns;
+    return ipcx_open(producer ? &e->tx : &e->rx, x->url[0], &o);
+}
+
+static void many_teardown(struct mech_setup *s)
+{
+    (void)ipcx_unlink(ipcx_setup_of(s)->url[0]);
+}
+
 /* --- The tables. ------------------------------------------------------------ */
 
 const struct mech mech_ipcx_pipe = {
@@ -259,6 +383,7 @@ const struct mech mech_ipcx_pipe = {
     .recv = ipcx_mech_recv,
     .close = ipcx_mech_close,
     .teardown = NULL,
+    .many_unavailable = pair_many_unavailable,
 };
 
 const struct mech mech_ipcx_unix = {
@@ -272,6 +397,11 @@ const struct mech mech_ipcx_unix = {
     .recv = ipcx_mech_recv,
     .close = ipcx_mech_close,
     .teardown = NULL,
+    .many_unavailable = stream_many_unavailable,
+    .many_setup = unix_many_setup,
+    .many_open = many_open,
+    .many_connect = many_connect,
+    .many_teardown = many_teardown,
 };
 
 const struct mech mech_ipcx_unixpair = {
@@ -285,6 +415,7 @@ const struct mech mech_ipcx_unixpair = {
     .recv = ipcx_mech_recv,
     .close = ipcx_mech_close,
     .teardown = NULL,
+    .many_unavailable = pair_many_unavailable,
 };
 
 const struct mech mech_ipcx_tcp = {
@@ -298,6 +429,11 @@ const struct mech mech_ipcx_tcp = {
     .recv = ipcx_mech_recv,
     .close = ipcx_mech_close,
     .teardown = NULL,
+    .many_unavailable = stream_many_unavailable,
+    .many_setup = tcp_many_setup,
+    .many_open = many_open,
+    .many_connect = many_connect,
+    .many_teardown = many_teardown,
 };
 
 const struct mech mech_ipcx_fifo = {
@@ -311,12 +447,18 @@ const struct mech mech_ipcx_fifo = {
     .recv = ipcx_mech_recv,
     .close = ipcx_mech_close,
     .teardown = named_teardown,
+    .many_unavailable = stream_many_unavailable,
+    .many_setup = fifo_many_setup,
+    .many_open = many_open,
+    .many_connect = many_connect,
+    .many_teardown = many_teardown,
 };
 
 const struct mech mech_ipcx_shm_spin = {
     .name = "ipcx-shm-spin",
     .baseline = "floor-ring",
     .what = "ipcx_open(\"shm://...\"), SPSC, spin only (spin_ns < 0)",
+    .flags = MECH_F_SPINS,
     .setup = shm_spin_setup,
     .open = named_open,
     .connect = named_connect,
@@ -324,6 +466,11 @@ const struct mech mech_ipcx_shm_spin = {
     .recv = ipcx_mech_recv,
     .close = ipcx_mech_close,
     .teardown = named_teardown,
+    .many_what = "one many-to-many mailbox (IPCX_F_SPSC takes one sender), spin only",
+    .many_setup = shm_spin_many_setup,
+    .many_open = many_open,
+    .many_connect = many_connect,
+    .many_teardown = many_teardown,
 };
 
 const struct mech mech_ipcx_shm_sleep = {
@@ -337,6 +484,11 @@ const struct mech mech_ipcx_shm_sleep = {
     .recv = ipcx_mech_recv,
     .close = ipcx_mech_close,
     .teardown = named_teardown,
+    .many_what = "one many-to-many mailbox (IPCX_F_SPSC takes one sender), sleeps at once",
+    .many_setup = shm_sleep_many_setup,
+    .many_open = many_open,
+    .many_connect = many_connect,
+    .many_teardown = many_teardown,
 };
 
 const struct mech mech_ipcx_shm = {
@@ -350,12 +502,17 @@ const struct mech mech_ipcx_shm = {
     .recv = ipcx_mech_recv,
     .close = ipcx_mech_close,
     .teardown = named_teardown,
+    .many_setup = shm_mpmc_many_setup,
+    .many_open = many_open,
+    .many_connect = many_connect,
+    .many_teardown = many_teardown,
 };
 
 const struct mech mech_ipcx_shm_loan = {
     .name = "ipcx-shm-loan",
     .baseline = "floor-memcpy",
     .what = "ipcx_loan/commit and ipcx_view/release on shm, SPSC, spin only: zero copy",
+    .flags = MECH_F_SPINS,
     .setup = shm_loan_setup,
     .open = named_open,
     .connect = named_connect,
@@ -367,4 +524,9 @@ const struct mech mech_ipcx_shm_loan = {
     .commit = ipcx_mech_commit,
     .view = ipcx_mech_view,
     .release = ipcx_mech_release,
+    .many_what = "loans and views on one many-to-many mailbox, spin only",
+    .many_setup = shm_loan_many_setup,
+    .many_open = many_open,
+    .many_connect = many_connect,
+    .many_teardown = many_teardown,
 };

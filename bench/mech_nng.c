@@ -5,6 +5,9 @@
  * processes would write it. Built without nng it is still listed and says why
  * it is skipped. It must never tune nng beyond what a plain user would, except
  * lifting the receive size limit so that every size of a run can travel.
+ * Many-party cells (fanin, mpmc) use push0 and pull0, nng's pipeline: each
+ * consumer listens with a pull0 socket, each producer dials every consumer
+ * with one push0 socket, which hands each message to one ready peer.
  */
 #include "mech.h"
 
@@ -14,6 +17,8 @@
 
 #include <nng/nng.h>
 #include <nng/protocol/pair1/pair.h>
+#include <nng/protocol/pipeline0/pull.h>
+#include <nng/protocol/pipeline0/push.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -166,6 +171,62 @@ static void nng_mech_teardown(struct mech_setup *s)
     unlink(nng_setup_of(s)->path);
 }
 
+/* --- Many-party cells: push0 and pull0. --------------------------------------------- */
+
+/* Consumer k listens on ipc://<path>-<k> (the setup's path is the base of the names). */
+static void nng_many_url(char *buf, size_t cap, const struct mech_setup *s, unsigned k)
+{
+    snprintf(buf, cap, "ipc://%s-%u", nng_csetup_of(s)->path, k);
+}
+
+/* A pull0 socket listening for a consumer (no receive size limit), or a push0 for a producer. */
+static int nng_many_open(const struct mech_setup *s, struct mech_ep *ep)
+{
+    struct nng_ep *e = nng_ep_of(ep);
+    char url[160];
+    int rv, consumer = ep->role == MECH_CONSUMER;
+    e->open = 0;
+    rv = consumer ? nng_pull0_open(&e->sock) : nng_push0_open(&e->sock);
+    if (rv != 0)
+        return nng_code(rv);
+    e->open = 1;
+    if (consumer) {
+        nng_many_url(url, sizeof url, s, ep->index);
+        rv = nng_socket_set_size(e->sock, NNG_OPT_RECVMAXSZ, 0);
+        if (rv == 0)
+            rv = nng_listen(e->sock, url, NULL, 0);
+    }
+    if (rv != 0)
+        nng_mech_close(ep);
+    return nng_code(rv);
+}
+
+/* A producer dials every consumer, synchronously. */
+static int nng_many_connect(const struct mech_setup *s, struct mech_ep *ep)
+{
+    char url[160];
+    if (ep->role != MECH_PRODUCER)
+        return 0;
+    for (unsigned k = 0; k < s->consumers; k++) {
+        int rv;
+        nng_many_url(url, sizeof url, s, k);
+        rv = nng_dial(nng_ep_of(ep)->sock, url, NULL, 0);
+        if (rv != 0)
+            return nng_code(rv);
+    }
+    return 0;
+}
+
+/* nng removes the ipc files when the listeners close; this catches a crashed side. */
+static void nng_many_teardown(struct mech_setup *s)
+{
+    char path[160];
+    for (unsigned k = 0; k < s->consumers; k++) {
+        snprintf(path, sizeof path, "%s-%u", nng_setup_of(s)->path, k);
+        unlink(path);
+    }
+}
+
 /* "1.5.2": the version of the headers built against. */
 #define NNG_STR_(x) #x
 #define NNG_STR(x)  NNG_STR_(x)
@@ -185,6 +246,11 @@ const struct mech mech_nng_ipc = {
     .recv = nng_mech_recv,
     .close = nng_mech_close,
     .teardown = nng_mech_teardown,
+    .many_what = "a pull0 socket listening per consumer, a push0 socket per producer dialling all",
+    .many_setup = nng_mech_setup,
+    .many_open = nng_many_open,
+    .many_connect = nng_many_connect,
+    .many_teardown = nng_many_teardown,
 };
 
 #else /* !IPCX_HAVE_NNG */

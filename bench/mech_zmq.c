@@ -5,7 +5,10 @@
  * ZeroMQ user connecting exactly two processes would write it. Built without
  * libzmq it is still listed and says why it is skipped. It must never tune
  * ZeroMQ beyond what a plain user would (no extra I/O threads, no zero-copy
- * zmq_msg tricks), so its figures are the library as shipped.
+ * zmq_msg tricks), so its figures are the library as shipped. Many-party
+ * cells (fanin, mpmc) use PUSH and PULL, ZeroMQ's pipeline for exactly that:
+ * each consumer binds a PULL socket, each producer connects one PUSH socket
+ * to every consumer and ZeroMQ deals its messages round robin among them.
  */
 #include "mech.h"
 
@@ -33,6 +36,12 @@ struct zmq_setup {
     char path[128]; /* zmq-ipc: the socket file; empty for tcp */
 };
 
+/* Many-party pre-fork state: one endpoint per consumer, each bound by its PULL socket. */
+struct zmq_many_setup {
+    char base[128]; /* zmq-ipc: consumer k binds ipc://<base>-<k>; empty for tcp */
+    int port[MECH_MANY_MAX_CONSUMERS]; /* zmq-tcp: consumer k binds tcp://127.0.0.1:<port> */
+};
+
 /* One process's end: its own context (made after fork) and its PAIR socket. */
 struct zmq_ep {
     void *ctx;
@@ -40,6 +49,7 @@ struct zmq_ep {
 };
 
 _Static_assert(sizeof(struct zmq_setup) <= MECH_STATE_MAX, "zmq_setup too large");
+_Static_assert(sizeof(struct zmq_many_setup) <= MECH_STATE_MAX, "zmq_many_setup too large");
 _Static_assert(sizeof(struct zmq_ep) <= MECH_STATE_MAX, "zmq_ep too large");
 
 static struct zmq_setup *zmq_setup_of(struct mech_setup *s)
@@ -164,6 +174,93 @@ static void zmq_mech_teardown(struct mech_setup *s)
         unlink(zmq_setup_of(s)->path);
 }
 
+/* --- Many-party cells: PUSH and PULL. -------------------------------------------- */
+
+static struct zmq_many_setup *zmq_many_setup_of(struct mech_setup *s)
+{
+    return (struct zmq_many_setup *)s->u.bytes;
+}
+static const struct zmq_many_setup *zmq_many_csetup_of(const struct mech_setup *s)
+{
+    return (const struct zmq_many_setup *)s->u.bytes;
+}
+
+/* Consumer k's endpoint. */
+static void zmq_many_endpoint(char *buf, size_t cap, const struct mech_setup *s, unsigned k)
+{
+    const struct zmq_many_setup *z = zmq_many_csetup_of(s);
+    if (z->base[0] != '\0')
+        snprintf(buf, cap, "ipc://%s-%u", z->base, k);
+    else
+        snprintf(buf, cap, "tcp://127.0.0.1:%d", z->port[k]);
+}
+
+static int zmq_ipc_many_setup(struct mech_setup *s)
+{
+    char name[96];
+    mech_name(name, sizeof name, s, "zmq");
+    snprintf(zmq_many_setup_of(s)->base, sizeof zmq_many_setup_of(s)->base, "/tmp/%s", name);
+    return 0;
+}
+
+static int zmq_tcp_many_setup(struct mech_setup *s)
+{
+    zmq_many_setup_of(s)->base[0] = '\0';
+    return mech_free_tcp_ports(zmq_many_setup_of(s)->port, (int)s->consumers);
+}
+
+/*
+ * A PULL socket for a consumer, bound to its endpoint, or a PUSH socket for
+ * a producer, connected in zmq_many_connect. The same high-water marks and
+ * linger as the PAIR sockets: at the mark a PUSH socket blocks (it never
+ * drops), and round robin skips a consumer whose queue is full.
+ */
+static int zmq_many_open(const struct mech_setup *s, struct mech_ep *ep)
+{
+    struct zmq_ep *e = zmq_ep_of(ep);
+    int hwm = ZMQ_BENCH_HWM, linger = 0, rc = 0, consumer = ep->role == MECH_CONSUMER;
+    char endpoint[160];
+    e->sock = NULL;
+    e->ctx = zmq_ctx_new();
+    if (e->ctx == NULL)
+        return zmq_err();
+    e->sock = zmq_socket(e->ctx, consumer ? ZMQ_PULL : ZMQ_PUSH);
+    zmq_many_endpoint(endpoint, sizeof endpoint, s, ep->index);
+    if (e->sock == NULL ||
+        zmq_setsockopt(e->sock, consumer ? ZMQ_RCVHWM : ZMQ_SNDHWM, &hwm, sizeof hwm) < 0 ||
+        zmq_setsockopt(e->sock, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
+        (consumer && zmq_bind(e->sock, endpoint) < 0))
+        rc = zmq_err();
+    if (rc < 0)
+        zmq_mech_close(ep);
+    return rc;
+}
+
+/* A producer connects to every consumer (in the background: a send waits for a connection). */
+static int zmq_many_connect(const struct mech_setup *s, struct mech_ep *ep)
+{
+    char endpoint[160];
+    if (ep->role != MECH_PRODUCER)
+        return 0;
+    for (unsigned k = 0; k < s->consumers; k++) {
+        zmq_many_endpoint(endpoint, sizeof endpoint, s, k);
+        if (zmq_connect(zmq_ep_of(ep)->sock, endpoint) < 0)
+            return zmq_err();
+    }
+    return 0;
+}
+
+/* ZeroMQ removes the ipc files when the binding sockets close; this catches a crashed side. */
+static void zmq_many_teardown(struct mech_setup *s)
+{
+    const struct zmq_many_setup *z = zmq_many_setup_of(s);
+    char path[160];
+    for (unsigned k = 0; z->base[0] != '\0' && k < s->consumers; k++) {
+        snprintf(path, sizeof path, "%s-%u", z->base, k);
+        unlink(path);
+    }
+}
+
 /* "4.3.4": the version of the headers built against. */
 #define ZMQ_STR_(x) #x
 #define ZMQ_STR(x)  ZMQ_STR_(x)
@@ -181,6 +278,11 @@ const struct mech mech_zmq_ipc = {
     .recv = zmq_mech_recv,
     .close = zmq_mech_close,
     .teardown = zmq_mech_teardown,
+    .many_what = "a PULL socket bound per consumer, a PUSH socket per producer connected to all",
+    .many_setup = zmq_ipc_many_setup,
+    .many_open = zmq_many_open,
+    .many_connect = zmq_many_connect,
+    .many_teardown = zmq_many_teardown,
 };
 
 const struct mech mech_zmq_tcp = {
@@ -195,6 +297,11 @@ const struct mech mech_zmq_tcp = {
     .recv = zmq_mech_recv,
     .close = zmq_mech_close,
     .teardown = zmq_mech_teardown,
+    .many_what = "a PULL socket bound per consumer, a PUSH socket per producer connected to all",
+    .many_setup = zmq_tcp_many_setup,
+    .many_open = zmq_many_open,
+    .many_connect = zmq_many_connect,
+    .many_teardown = zmq_many_teardown,
 };
 
 #else /* !IPCX_HAVE_ZMQ */

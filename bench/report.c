@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "export.h"
+#include "topo.h"
 
 extern char **environ;
 
@@ -39,12 +40,14 @@ static const char *const rp_kind_long[] = {"hardware floor", "raw system calls",
 /* How gnuplot did over all charts. */
 enum rp_gp { RP_GP_OK, RP_GP_MISSING, RP_GP_FAILED };
 
-#define RP_NCHARTS 4
+#define RP_NCHARTS 6
+#define RP_NFIXED  4 /* the charts every page shows; the others only when their pattern ran */
 
 struct rp_chart {
     const char *name;    /* file stem: NAME.gp, NAME.svg */
     const char *heading; /* the page's heading for it */
     int has_data;        /* the run measured something it shows */
+    int optional;        /* left off the page (and its script removed) without data */
     int drawn;           /* gnuplot exited 0 and left a non-empty SVG */
     char why[256];       /* when not drawn */
 };
@@ -54,6 +57,7 @@ struct rp {
     const char *dir;
     FILE *f;             /* index.html */
     int wpp, wst, wrate; /* pattern indexes in the run, or -1 */
+    int wfanin, wmpmc;   /* the many-party patterns' indexes, or -1 */
     enum rp_gp gp;       /* overall gnuplot status */
     char gp_why[256];    /* when not RP_GP_OK */
     struct rp_chart charts[RP_NCHARTS];
@@ -72,19 +76,10 @@ static enum rp_kind rp_kind(const struct mech *m)
     return RP_PEER;
 }
 
-/*
- * Whether a mechanism's receiver spins rather than sleeps in the kernel
- * (bench/mech_floor.c, bench/mech_ipcx.c: their `what` lines say "spinning"
- * or "spin only"). Everything else blocks when idle.
- */
+/* Whether a mechanism's receiver spins rather than sleeps in the kernel (MECH_F_SPINS). */
 static int rp_spins(const struct mech *m)
 {
-    static const char *const spin[] = {"floor-cacheline", "floor-ring", "floor-memcpy",
-                                       "ipcx-shm-spin", "ipcx-shm-loan"};
-    for (size_t i = 0; i < sizeof spin / sizeof spin[0]; i++)
-        if (strcmp(m->name, spin[i]) == 0)
-            return 1;
-    return 0;
+    return (m->flags & MECH_F_SPINS) != 0;
 }
 
 static int rp_any(const struct mech *m)
@@ -559,6 +554,31 @@ static int rp_chart_cpu(FILE *g, const struct rp *p)
                       "CPU per message (ns, log scale)");
 }
 
+/* Aggregate msgs/s against size of a many-party pattern (fanin, mpmc), when it ran. */
+static int rp_chart_many(FILE *g, const struct rp *p, const struct workload *w, int wi,
+                         const char *name)
+{
+    unsigned np, nc;
+    char title[160];
+    if (wi < 0)
+        return 0;
+    wl_many_shape(w, p->run->opts.producers, p->run->opts.consumers, &np, &nc);
+    snprintf(title, sizeof title, "%s: %u producers, %u consumer%s, aggregate throughput vs size",
+             w->name, np, nc, nc == 1 ? "" : "s");
+    rp_gp_preamble(g, name, title);
+    return rp_gp_lines(g, p, wi, RES_MSGS, 1.0, "messages per second, all producers (log scale)");
+}
+
+static int rp_chart_fanin(FILE *g, const struct rp *p)
+{
+    return rp_chart_many(g, p, &wl_fanin, p->wfanin, "fanin_throughput");
+}
+
+static int rp_chart_mpmc(FILE *g, const struct rp *p)
+{
+    return rp_chart_many(g, p, &wl_mpmc, p->wmpmc, "mpmc_throughput");
+}
+
 /* Runs `gnuplot NAME.gp` in the report directory; 0, or -1 with why filled (missing: ENOENT). */
 static int rp_gnuplot(const char *dir, const char *name, char *why, size_t cap, int *missing)
 {
@@ -613,12 +633,15 @@ static int rp_gnuplot(const char *dir, const char *name, char *why, size_t cap, 
 static int rp_charts(struct rp *p)
 {
     static int (*const draw[RP_NCHARTS])(FILE *, const struct rp *) = {
-        rp_chart_lat_pct, rp_chart_lat_size, rp_chart_tput_size, rp_chart_cpu};
+        rp_chart_lat_pct, rp_chart_lat_size, rp_chart_tput_size,
+        rp_chart_cpu,     rp_chart_fanin,    rp_chart_mpmc};
     static const char *const names[RP_NCHARTS] = {"latency_percentiles", "latency_vs_size",
-                                                  "throughput_vs_size", "cpu_per_message"};
+                                                  "throughput_vs_size",  "cpu_per_message",
+                                                  "fanin_throughput",    "mpmc_throughput"};
     static const char *const headings[RP_NCHARTS] = {
-        "Latency percentiles by mechanism", "Latency vs message size", "Throughput vs message size",
-        "CPU time per message"};
+        "Latency percentiles by mechanism",  "Latency vs message size",
+        "Throughput vs message size",        "CPU time per message",
+        "Fan-in throughput vs message size", "Many-to-many throughput vs message size"};
     int missing = 0, failed = 0;
     for (int c = 0; c < RP_NCHARTS; c++) {
         struct rp_chart *ch = &p->charts[c];
@@ -627,6 +650,7 @@ static int rp_charts(struct rp *p)
         long long sz;
         ch->name = names[c];
         ch->heading = headings[c];
+        ch->optional = c >= RP_NFIXED;
         snprintf(file, sizeof file, "%s.gp", names[c]);
         snprintf(svg, sizeof svg, "%s.svg", names[c]);
         g = rp_open(p->dir, file);
@@ -637,6 +661,11 @@ static int rp_charts(struct rp *p)
             return -1;
         if (!ch->has_data) {
             snprintf(ch->why, sizeof ch->why, "this run measured nothing it would show");
+            if (ch->optional) {
+                char path[PATH_MAX];
+                snprintf(path, sizeof path, "%s/%s", p->dir, file);
+                unlink(path);
+            }
             continue;
         }
         if (missing) {
@@ -764,11 +793,20 @@ static void rp_header(const struct rp *p)
     fputs(", cpufreq governor: ", f);
     rp_esc(f, gov[0] ? gov : "not readable");
     fputs("</td></tr>\n<tr><th>placement</th><td>", f);
-    if (pl->pinned)
+    if (run->many.used) { /* fanin, mpmc: producers and consumers */
+        fputs("fanin, mpmc: ", f);
+        rp_esc(f, run->many.how);
+        fputs(run->many.moved ? "; <b>warning</b>: some parties did not run on their cpu" : "", f);
+        fputs(pl->child_cpu_first >= 0 ? ".<br>Two-party patterns: " : ".", f);
+    }
+    if (run->many.used && pl->child_cpu_first < 0)
+        ; /* no two-party cell ran */
+    else if (pl->pinned)
         fprintf(f,
                 "parent pinned to cpu %d (ran on %d), each child pinned to cpu %d (first ran on "
-                "%d): separate cores%s",
+                "%d): %s%s",
                 CPU_PARENT, pl->parent_cpu, CPU_CHILD, pl->child_cpu_first,
+                topo_relation(CPU_PARENT, CPU_CHILD),
                 pl->child_moved ? "; <b>warning</b>: some children did not run on their cpu" : "");
     else {
         fputs("<b>unpinned</b> (", f);
@@ -781,8 +819,13 @@ static void rp_header(const struct rp *p)
             "patterns (",
             o->nmechs, o->nsizes, o->nwls);
     for (size_t wi = 0; wi < o->nwls; wi++) {
+        unsigned np, nc;
         fputs(wi ? ", " : "", f);
         rp_esc(f, o->wls[wi]->name);
+        if (!o->wls[wi]->producers)
+            continue;
+        wl_many_shape(o->wls[wi], o->producers, o->consumers, &np, &nc);
+        fprintf(f, " %u producers &rarr; %u consumer%s", np, nc, nc == 1 ? "" : "s");
     }
     fprintf(f, "), %u rounds, ", o->rounds);
     if (o->count)
@@ -814,13 +857,16 @@ static void rp_header(const struct rp *p)
           f);
 }
 
-static void rp_fairness(FILE *f)
+static void rp_fairness(FILE *f, const struct res_placement *pl)
 {
+    fprintf(f,
+            "<h2 id=\"fairness\">Fairness rules</h2>\n<ol>\n"
+            "<li><b>Same processes, same placement.</b> Every cell is a fresh fork; the timing "
+            "parent is pinned to one cpu and the child to another (in this run: %s). Set-up "
+            "happens before timing, with barriers over a control pipe that carries nothing while "
+            "timing runs.</li>\n",
+            pl->pinned ? topo_relation(CPU_PARENT, CPU_CHILD) : "not pinned, see above");
     fputs(
-        "<h2 id=\"fairness\">Fairness rules</h2>\n<ol>\n"
-        "<li><b>Same processes, same placement.</b> Every cell is a fresh fork; the timing parent "
-        "is pinned to one cpu and the child to another. Set-up happens before timing, with "
-        "barriers over a control pipe that carries nothing while timing runs.</li>\n"
         "<li><b>Same work per message.</b> The workloads are written once over a table of "
         "mechanisms; the producer writes every cache line of the payload and the consumer "
         "reads and checks it. Mechanisms only move bytes.</li>\n"
@@ -1058,6 +1104,16 @@ static void rp_analysis(const struct rp *p)
         if (last > 0)
             rp_fastest_item(p, "Highest streaming throughput", last, p->wst, RES_BYTES, 1);
     }
+    if (p->wfanin >= 0) {
+        rp_fastest_item(p, "Highest fan-in throughput", 0, p->wfanin, RES_BYTES, 1);
+        if (last > 0)
+            rp_fastest_item(p, "Highest fan-in throughput", last, p->wfanin, RES_BYTES, 1);
+    }
+    if (p->wmpmc >= 0) {
+        rp_fastest_item(p, "Highest many-to-many throughput", 0, p->wmpmc, RES_BYTES, 1);
+        if (last > 0)
+            rp_fastest_item(p, "Highest many-to-many throughput", last, p->wmpmc, RES_BYTES, 1);
+    }
     fputs("</ul>\n<h3>Each library mechanism against its baseline</h3>\n", f);
     rp_ratios(p);
     fputs("<h3>Where blocking costs most</h3>\n", f);
@@ -1099,6 +1155,8 @@ static void rp_charts_html(const struct rp *p)
     fputs("</p>\n", f);
     for (int c = 0; c < RP_NCHARTS; c++) {
         const struct rp_chart *ch = &p->charts[c];
+        if (ch->optional && !ch->has_data)
+            continue;
         fprintf(f, "<h3>%s</h3>\n", ch->heading);
         if (!ch->drawn) {
             fputs("<p class=\"note\">Not drawn: ", f);
@@ -1123,15 +1181,34 @@ static void rp_tables(const struct rp *p)
     fputs("<h2 id=\"tables\">Tables</h2>\n", f);
     for (size_t wi = 0; wi < o->nwls; wi++) {
         int lat = (int)wi == p->wpp || (int)wi == p->wrate;
+        unsigned np = 0, nc = 0; /* a many-party pattern's shape; 0 for the others */
+        int extra = 0;           /* its columns: fairness, and the consumers' balance */
+        if (o->wls[wi]->producers) {
+            wl_many_shape(o->wls[wi], o->producers, o->consumers, &np, &nc);
+            extra = nc > 1 ? 2 : 1;
+        }
         fputs("<h3>", f);
         rp_esc(f, o->wls[wi]->name);
-        fputs("</h3>\n<table>\n<tr><th>mechanism</th><th>size</th>", f);
+        fputs("</h3>\n", f);
+        if (np)
+            fprintf(f,
+                    "<p>%u producer processes, %u consumer%s, one mailbox%s. Rates: every "
+                    "producer's timed messages over the span from the start of the timed part to "
+                    "the moment the last of them had been consumed. Fairness: the least "
+                    "producer's timed messages over the most's (1 = even)%s.</p>\n",
+                    np, nc, nc == 1 ? "" : "s", nc > 1 ? ", each message to one consumer" : "",
+                    nc > 1 ? "; consumer balance: the least consumer's messages over the most's"
+                           : "");
+        fputs("<table>\n<tr><th>mechanism</th><th>size</th>", f);
         if (lat)
             fputs("<th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th>"
                   "<th>p50 range</th>",
                   f);
         else
             fputs("<th>msgs/s</th><th>MB/s</th><th>msgs/s range</th>", f);
+        if (extra)
+            fputs(extra > 1 ? "<th>fairness</th><th>consumer balance</th>" : "<th>fairness</th>",
+                  f);
         fputs("<th>CPU/msg</th><th>vs baseline</th></tr>\n", f);
         for (size_t mi = 0; mi < o->nmechs; mi++) {
             for (size_t si = 0; si < o->nsizes; si++) {
@@ -1141,7 +1218,13 @@ static void rp_tables(const struct rp *p)
                 rp_mech(f, o->mechs[mi]);
                 fprintf(f, "</td><td>%s</td>", rp_size(s, sizeof s, o->sizes[si]));
                 if (res_all_skipped(p->run, mi, si, w)) {
-                    fprintf(f, "<td colspan=\"%d\">skipped</td></tr>\n", lat ? 8 : 5);
+                    const struct res_cell *sc = res_cell_at(p->run, mi, si, wi, 0);
+                    fprintf(f, "<td colspan=\"%d\">skipped", (lat ? 8 : 5) + extra);
+                    if (sc->skip >= 0) {
+                        fputs(": ", f);
+                        rp_esc(f, p->run->skips[sc->skip].why);
+                    }
+                    fputs("</td></tr>\n", f);
                     continue;
                 }
                 if (lat) {
@@ -1160,6 +1243,13 @@ static void rp_tables(const struct rp *p)
                             rp_mbs(b, sizeof b, rp_med(p, mi, si, w, RES_BYTES)),
                             rp_count(c, sizeof c, sp.min), rp_count(d, sizeof d, sp.max));
                 }
+                for (int x = 0; x < extra; x++) {
+                    double v = rp_med(p, mi, si, w, x == 0 ? RES_FAIR : RES_BALANCE);
+                    if (isnan(v))
+                        fputs("<td>&ndash;</td>", f);
+                    else
+                        fprintf(f, "<td>%.2f</td>", v);
+                }
                 fprintf(f, "<td>%s</td><td>%s</td></tr>\n",
                         rp_ns(a, sizeof a, rp_med(p, mi, si, w, RES_CPU)),
                         rp_ratio(b, sizeof b,
@@ -1170,8 +1260,9 @@ static void rp_tables(const struct rp *p)
     }
     fputs("<p class=\"note\">Medians over rounds; latency is one way (round trip / 2), nearest "
           "rank over every sample; max is the largest sample of any round. MB = 10<sup>6</sup> "
-          "bytes of payload. CPU/msg is user+sys time of both processes over the workload divided "
-          "by every message that crossed. \"vs baseline\": latency p50 (or msgs/s) over the "
+          "bytes of payload. CPU/msg is user+sys time of both processes (fanin, mpmc: of every "
+          "producer and consumer) over the workload divided by every message that crossed. "
+          "\"vs baseline\": latency p50 (or msgs/s) over the "
           "baseline's in the same round, median over rounds. &ndash;: not measured (failed or not "
           "this pattern's figure).</p>\n",
           f);
@@ -1187,6 +1278,8 @@ int report_write(const struct res_run *run, const char *dir)
     p.wpp = res_wl_index(run, &wl_pingpong);
     p.wst = res_wl_index(run, &wl_stream);
     p.wrate = res_wl_index(run, &wl_rate);
+    p.wfanin = res_wl_index(run, &wl_fanin);
+    p.wmpmc = res_wl_index(run, &wl_mpmc);
     p.gp = RP_GP_OK;
     if (rp_export(&p, "results.json", export_json) < 0 ||
         rp_export(&p, "results.csv", export_csv) < 0 || rp_charts(&p) < 0)
@@ -1212,7 +1305,7 @@ int report_write(const struct res_run *run, const char *dir)
     rp_analysis(&p);
     rp_charts_html(&p);
     rp_tables(&p);
-    rp_fairness(p.f);
+    rp_fairness(p.f, &run->placement);
     fputs("<p class=\"note\">Generated by ipcx-bench; schema of the data files: ", p.f);
     rp_esc(p.f, EXPORT_SCHEMA);
     fputs(" (docs/bench.md).</p>\n</body>\n</html>\n", p.f);

@@ -99,6 +99,10 @@ double res_metric(const struct res_cell *c, enum res_metric k)
         return c->res.seconds > 0 ? c->res.bytes_per_s : NAN;
     case RES_CPU:
         return c->res.moved ? c->res.cpu_ns / (double)c->res.moved : NAN;
+    case RES_FAIR:
+        return c->res.producers ? c->res.fairness : NAN;
+    case RES_BALANCE:
+        return c->res.producers ? c->res.balance : NAN;
     }
     return NAN;
 }

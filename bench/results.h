@@ -21,7 +21,7 @@
 #define RES_MAX_MECHS  64
 #define RES_MAX_SIZES  16
 #define RES_MAX_ROUNDS 64
-#define RES_MAX_WLS    4
+#define RES_MAX_WLS    8
 /* Distinct (mechanism, reason) skips kept: one per mechanism and size is the most a run has. */
 #define RES_MAX_SKIPS (RES_MAX_MECHS * RES_MAX_SIZES)
 
@@ -46,6 +46,8 @@ struct res_opts {
     const char *json_path;  /* --json FILE ("-" is stdout), or NULL */
     const char *csv_path;   /* --csv FILE, or NULL */
     const char *report_dir; /* --report DIR, or NULL */
+    unsigned producers;     /* --producers (fanin, mpmc), or 0: each pattern's default */
+    unsigned consumers;     /* --consumers (mpmc), or 0: the pattern's default */
 };
 
 /* Placement, as observed. */
@@ -91,6 +93,13 @@ struct res_run {
     struct res_skip skips[RES_MAX_SKIPS];
     size_t nskips;
     unsigned failed, bad, skipped; /* cells (of all rounds) in each state */
+    /* Where the parties of many-party cells ran (the first such cell sets it). */
+    struct res_many_placement {
+        int used;       /* a many-party cell ran */
+        int pinned;     /* producers and consumers were pinned */
+        char how[192];  /* as the report says it */
+        unsigned moved; /* parties that did not run on the cpu they were pinned to */
+    } many;
 };
 
 /* Allocates run->cells for run->opts (all RES_NOT_RUN); 0 or -ENOMEM. res_free releases them. */
@@ -120,9 +129,11 @@ enum res_metric {
     RES_P99,
     RES_P999,
     RES_MAX,
-    RES_MSGS,  /* stream messages per second */
-    RES_BYTES, /* stream payload bytes per second */
-    RES_CPU,   /* user+sys ns of both processes per message moved */
+    RES_MSGS,    /* stream, fanin, mpmc: messages per second */
+    RES_BYTES,   /* stream, fanin, mpmc: payload bytes per second */
+    RES_CPU,     /* user+sys ns of the cell's processes per message moved */
+    RES_FAIR,    /* fanin, mpmc: the least producer's timed messages / the most's, 0..1 */
+    RES_BALANCE, /* mpmc: the least consumer's messages / the most's, 0..1 */
 };
 
 /* A metric of one cell; NaN unless the cell is RES_OK and the pattern measures it. */

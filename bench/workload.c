@@ -1,5 +1,6 @@
 /*
- * workload.c: ping-pong and stream over any mechanism. Payloads: the producer
+ * workload.c: ping-pong, stream, fixed rate, and the producer and consumer
+ * halves of fan-in and many-to-many, over any mechanism. Payloads: the producer
  * stores the message's sequence number in the first 8 bytes of every 64-byte
  * line (so every cache line of the message is written), the consumer reads
  * every one of those words back and checks they agree. The same code runs for
@@ -11,6 +12,8 @@
 #include "hist.h"
 
 #include <errno.h>
+#include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -304,6 +307,156 @@ static int stream_child(const struct mech *m, struct mech_ep *ep, const struct w
     return wl_send(m, ep, p, tx, expect);
 }
 
+/* --- fanin and mpmc (the design: workload.h) ---------------------------------- */
+
+#define WL_TAG_SEQ_MASK ((UINT64_C(1) << WL_TAG_ID_SHIFT) - 1)
+
+static uint64_t wl_tag(unsigned id, uint64_t seq)
+{
+    return (uint64_t)id << WL_TAG_ID_SHIFT | (seq & WL_TAG_SEQ_MASK);
+}
+
+/* A 64-bit mix of a sequence number (splitmix64's finaliser) for the tallies. */
+static uint64_t wl_mix(uint64_t x)
+{
+    x += UINT64_C(0x9e3779b97f4a7c15);
+    x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return x ^ (x >> 31);
+}
+
+static void wl_tally_add(struct wl_tally *t, uint64_t seq)
+{
+    t->count++;
+    t->sum += seq;
+    t->mix += wl_mix(seq);
+}
+
+void wl_many_shape(const struct workload *w, unsigned want_producers, unsigned want_consumers,
+                   unsigned *producers, unsigned *consumers)
+{
+    *producers = want_producers ? want_producers : w->producers;
+    *consumers = w->consumers_fixed || want_consumers == 0 ? w->consumers : want_consumers;
+}
+
+int wl_many_produce(const struct mech *m, struct mech_ep *ep, const struct wl_params *p,
+                    const struct wl_many *mp, void *tx, struct wl_many_report *r)
+{
+    struct wl_tally *t = &r->tally[mp->index];
+    uint64_t seq = 0, timed = 0;
+    int rc = 0;
+    /* Warm-up: at least WL_MIN_WARMUP messages, and until the cell's timed part begins. */
+    for (; rc == 0; seq++) {
+        if (seq >= WL_MIN_WARMUP && seq % WL_CLOCK_EVERY == 0 && wl_now_ns() >= mp->t_start)
+            break;
+        rc = wl_send(m, ep, p, tx, wl_tag(mp->index, seq));
+        if (rc == 0)
+            wl_tally_add(t, seq);
+    }
+    /*
+     * The timed part: until t_stop, and at least WL_CLOCK_EVERY messages, so
+     * that a producer kept off its cpu through the whole timed part (a loaded
+     * machine) still counts some; they were sent after t_start and are
+     * consumed before the span ends, so the rate stays a lower bound.
+     */
+    while (rc == 0) {
+        if (p->count ? timed >= mp->count
+                     : timed % WL_CLOCK_EVERY == 0 && timed > 0 && wl_now_ns() >= mp->t_stop)
+            break;
+        rc = wl_send(m, ep, p, tx, wl_tag(mp->index, seq));
+        if (rc < 0)
+            break;
+        wl_tally_add(t, seq);
+        seq++;
+        timed++;
+    }
+    r->sent = t->count;
+    r->timed = timed;
+    return rc;
+}
+
+int wl_many_markers(const struct mech *m, struct mech_ep *ep, const struct wl_params *p, void *tx,
+                    unsigned n, struct wl_many_report *r)
+{
+    for (unsigned i = 0; i < n; i++) {
+        int rc = wl_send(m, ep, p, tx, WL_STOP);
+        if (rc < 0)
+            return rc;
+        r->markers++;
+    }
+    return 0;
+}
+
+int wl_many_consume(const struct mech *m, struct mech_ep *ep, const struct wl_params *p,
+                    const struct wl_many *mp, void *rx, struct wl_many_shared *sh,
+                    struct wl_many_report *r)
+{
+    uint64_t next[WL_MANY_MAX_PRODUCERS] = {0}; /* each producer's least acceptable seq */
+    _Atomic uint64_t *published = &sh->cons[mp->index].consumed;
+    for (;;) {
+        uint64_t tag = 0;
+        int rc = wl_recv(m, ep, p, rx, &r->errors, &tag);
+        if (rc < 0)
+            return rc;
+        if (tag == WL_STOP)
+            return 0;
+        unsigned id = (unsigned)(tag >> WL_TAG_ID_SHIFT);
+        uint64_t seq = tag & WL_TAG_SEQ_MASK;
+        r->got++;
+        atomic_store_explicit(published, r->got, memory_order_relaxed);
+        if (id >= mp->producers) {
+            r->errors++;
+            continue;
+        }
+        /* One consumer sees all of a producer's messages; several see increasing subsets. */
+        if (mp->consumers == 1 ? seq != next[id] : seq < next[id])
+            r->errors++;
+        next[id] = seq + 1;
+        wl_tally_add(&r->tally[id], seq);
+    }
+}
+
+void wl_many_result(const struct wl_params *p, const struct wl_many *mp,
+                    const struct wl_many_report *prod, const struct wl_many_report *cons,
+                    uint64_t t_end, struct wl_result *r)
+{
+    uint64_t tmin = UINT64_MAX, tmax = 0, gmin = UINT64_MAX, gmax = 0, markers = 0, sent = 0;
+    r->producers = mp->producers;
+    r->consumers = mp->consumers;
+    r->msgs = 0;
+    r->cpu_ns = 0;
+    for (unsigned k = 0; k < mp->producers; k++) {
+        struct wl_tally want = prod[k].tally[k], got = {0, 0, 0};
+        for (unsigned c = 0; c < mp->consumers; c++) {
+            got.count += cons[c].tally[k].count;
+            got.sum += cons[c].tally[k].sum;
+            got.mix += cons[c].tally[k].mix;
+        }
+        if (got.count != want.count || got.sum != want.sum || got.mix != want.mix)
+            r->errors++; /* a message of this producer lost, duplicated or altered */
+        r->msgs += prod[k].timed;
+        sent += prod[k].sent;
+        markers += prod[k].markers;
+        r->cpu_ns += prod[k].cpu_ns;
+        tmin = prod[k].timed < tmin ? prod[k].timed : tmin;
+        tmax = prod[k].timed > tmax ? prod[k].timed : tmax;
+    }
+    for (unsigned c = 0; c < mp->consumers; c++) {
+        r->errors += cons[c].errors;
+        r->cpu_ns += cons[c].cpu_ns;
+        gmin = cons[c].got < gmin ? cons[c].got : gmin;
+        gmax = cons[c].got > gmax ? cons[c].got : gmax;
+    }
+    r->moved = sent + markers;
+    r->seconds = t_end > mp->t_start ? (double)(t_end - mp->t_start) / 1e9 : 0;
+    if (r->seconds > 0) {
+        r->msgs_per_s = (double)r->msgs / r->seconds;
+        r->bytes_per_s = (double)r->msgs * (double)p->msg_size / r->seconds;
+    }
+    r->fairness = p->count == 0 && tmax > 0 ? (double)tmin / (double)tmax : NAN;
+    r->balance = mp->consumers > 1 && gmax > 0 ? (double)gmin / (double)gmax : NAN;
+}
+
 /* --- The table. ------------------------------------------------------------- */
 
 const struct workload wl_pingpong = {
@@ -327,7 +480,23 @@ const struct workload wl_rate = {
     .child = pingpong_child,
 };
 
-const struct workload *const wl_table[] = {&wl_pingpong, &wl_stream, &wl_rate, NULL};
+const struct workload wl_fanin = {
+    .name = "fanin",
+    .what = "N producers (--producers, 4) stream to one consumer; aggregate msgs/s, fairness",
+    .producers = 4,
+    .consumers = 1,
+    .consumers_fixed = 1,
+};
+
+const struct workload wl_mpmc = {
+    .name = "mpmc",
+    .what = "N producers (--producers, 2) to M consumers (--consumers, 2), each message to one",
+    .producers = 2,
+    .consumers = 2,
+};
+
+const struct workload *const wl_table[] = {&wl_pingpong, &wl_stream, &wl_rate,
+                                           &wl_fanin,    &wl_mpmc,   NULL};
 
 const struct workload *wl_find(const char *name)
 {

@@ -2,15 +2,17 @@
 """check_bench_json.py: validates what `ipcx bench --json/--csv` writes (schema ipcx-bench/1,
 docs/bench.md). It checks structure and arithmetic, never speed: every requested mechanism is
 present, each of its cells measured or skipped with a reason; every figure positive and
-finite; percentiles ordered; the median of each figure within, and equal to the median of, the
-per-round figures; the CSV saying the same as the JSON. It must never judge whether a number
-is fast or slow (speed lives in the benchmark, not in a test).
+finite (fairness and consumer balance within 0..1); percentiles ordered; the median of each
+figure within, and equal to the median of, the per-round figures; many-party cells (fanin,
+mpmc) with their shape; the CSV saying the same as the JSON. It must never judge whether a
+number is fast or slow (speed lives in the benchmark, not in a test).
 
 Usage:
-  check_bench_json.py run --ipcx PATH --mechanisms LIST
-      runs `PATH bench --help` and `PATH bench --quick --mechanisms LIST --json F --csv F` in
-      a scratch directory, validates both files, then checks that deliberately broken copies
-      of the JSON are rejected (so a validator that accepts anything fails the test)
+  check_bench_json.py run --ipcx PATH --mechanisms LIST [--pattern LIST] [--sizes LIST]
+      runs `PATH bench --help` and `PATH bench --quick --mechanisms LIST --json F --csv F`
+      (with --pattern and --sizes when given) in a scratch directory, validates both files,
+      then checks that deliberately broken copies of the JSON are rejected (so a validator
+      that accepts anything fails the test)
   check_bench_json.py check FILE.json --mechanisms LIST [--csv FILE.csv]
       validates existing files
 
@@ -32,10 +34,17 @@ import tempfile
 
 SCHEMA = "ipcx-bench/1"
 LAT_KEYS = ["p50", "p90", "p99", "p999", "max"]
+# placement.topology when pinned (bench/topo.h); null when not pinned.
+TOPOLOGIES = ["same cpu", "SMT siblings", "separate cores", "separate packages",
+              "unknown (no topology in sysfs)"]
 RATE_KEYS = ["msgs_per_s", "bytes_per_s"]
+SHARE_KEYS = ["fairness", "consumer_balance"]  # many-party figures, 0..1
+LATENCY_PATTERNS = ("pingpong", "rate")
+RATE_PATTERNS = ("stream", "fanin", "mpmc")
+MANY_PATTERNS = ("fanin", "mpmc")
 CSV_HEADER = ["mechanism", "baseline", "pattern", "size", "round", "status", "timed", "moved",
               "seconds", "p50_ns", "p90_ns", "p99_ns", "p999_ns", "max_ns", "msgs_per_s",
-              "bytes_per_s", "cpu_ns_per_msg", "detail"]
+              "bytes_per_s", "cpu_ns_per_msg", "fairness", "consumer_balance", "detail"]
 # Figures go through "%.10g": compare with a relative tolerance well above that rounding.
 REL_TOL = 1e-6
 
@@ -70,18 +79,38 @@ class Checker:
             return False
         return True
 
-    def figures(self, where, fig, pattern, size):
+    def share(self, where, v):
+        """A fraction such as fairness: finite, within 0..1 (0 is a measurement, not a gap)."""
+        if not is_num(v) or not math.isfinite(v) or not 0 <= v <= 1:
+            self.fail(where, f"{v!r} is not a number within 0..1")
+            return False
+        return True
+
+    def figures(self, where, fig, pattern, size, shape=None, counted=False):
         """One figures object (a round's, or median/min/max). Returns {name: value} of those
-        measured (None where the pattern does not measure it)."""
+        measured (None where the pattern does not measure it). shape: (producers, consumers)
+        of a many-party cell; counted: the run used --count (no fairness then)."""
         out = {}
         if not isinstance(fig, dict):
             self.fail(where, "figures are not an object")
             return out
-        for key in ["latency_ns", "msgs_per_s", "bytes_per_s", "cpu_ns_per_msg"]:
+        for key in ["latency_ns", "msgs_per_s", "bytes_per_s", "cpu_ns_per_msg"] + SHARE_KEYS:
             if key not in fig:
                 self.fail(where, f"missing {key}")
+        if pattern in MANY_PATTERNS and shape is not None:
+            want = {"fairness": not counted, "consumer_balance": shape[1] > 1}
+            for k in SHARE_KEYS:
+                if want[k]:
+                    if self.share(f"{where}.{k}", fig.get(k)):
+                        out[k] = fig[k]
+                elif fig.get(k) is not None:
+                    self.fail(where, f"{k} is {fig.get(k)!r}, not measured with this shape")
+        else:
+            for k in SHARE_KEYS:
+                if fig.get(k) is not None:
+                    self.fail(where, f"{pattern} has {k} (a fanin/mpmc figure)")
         lat = fig.get("latency_ns")
-        if pattern in ("pingpong", "rate"):
+        if pattern in LATENCY_PATTERNS:
             if not isinstance(lat, dict):
                 self.fail(where, f"{pattern} without latency_ns")
             else:
@@ -97,9 +126,9 @@ class Checker:
             for k in RATE_KEYS:
                 if fig.get(k) is not None:
                     self.fail(where, f"{pattern} has {k} (a stream figure)")
-        elif pattern == "stream":
+        elif pattern in RATE_PATTERNS:
             if lat is not None:
-                self.fail(where, "stream has latency_ns (a pingpong figure)")
+                self.fail(where, f"{pattern} has latency_ns (a pingpong figure)")
             for k in RATE_KEYS:
                 if self.positive(f"{where}.{k}", fig.get(k)):
                     out[k] = fig[k]
@@ -111,6 +140,17 @@ class Checker:
         mech, pattern, size = c.get("mechanism"), c.get("pattern"), c.get("size")
         where = f"cell {mech}/{pattern}/{size}"
         rounds = c.get("rounds")
+        shape, counted = None, doc.get("count") is not None
+        if pattern in MANY_PATTERNS:
+            p, n = c.get("producers"), c.get("consumers")
+            if not (isinstance(p, int) and isinstance(n, int) and 1 <= p <= 16 and 1 <= n <= 8):
+                self.fail(where, f"producers {p!r}, consumers {n!r}: not a many-party shape")
+            elif pattern == "fanin" and n != 1:
+                self.fail(where, f"fanin with {n} consumers")
+            else:
+                shape = (p, n)
+        elif "producers" in c or "consumers" in c:
+            self.fail(where, "producers or consumers given for a two-party pattern")
         if not isinstance(rounds, list) or len(rounds) != doc.get("rounds"):
             self.fail(where, f"has {len(rounds) if isinstance(rounds, list) else rounds!r} "
                              f"rounds, the run {doc.get('rounds')!r}")
@@ -130,10 +170,10 @@ class Checker:
                 if isinstance(r.get("timed"), int) and isinstance(r.get("moved"), int) \
                         and r["moved"] < r["timed"]:
                     self.fail(rw, f"moved {r['moved']} < timed {r['timed']}")
-                if pattern == "stream":
+                if pattern in RATE_PATTERNS:
                     self.positive(f"{rw}.seconds", r.get("seconds"))
-                fig = self.figures(rw, r, pattern, size)
-                if pattern == "stream" and "msgs_per_s" in fig and "bytes_per_s" in fig \
+                fig = self.figures(rw, r, pattern, size, shape, counted)
+                if pattern in RATE_PATTERNS and "msgs_per_s" in fig and "bytes_per_s" in fig \
                         and not close(fig["bytes_per_s"], fig["msgs_per_s"] * size):
                     self.fail(rw, "bytes_per_s != msgs_per_s x size")
                 per_round.append(fig)
@@ -163,7 +203,7 @@ class Checker:
                 if c.get(s) is not None:
                     self.fail(where, f"{s} given, but no round measured anything")
         else:
-            summ = {s: self.figures(f"{where} {s}", c.get(s), pattern, size)
+            summ = {s: self.figures(f"{where} {s}", c.get(s), pattern, size, shape, counted)
                     for s in ["median", "min", "max"]}
             for name in per_round[0]:
                 vals = [f[name] for f in per_round if name in f]
@@ -175,7 +215,7 @@ class Checker:
                     self.fail(where, f"max {name} {got['max']} but the rounds' largest is {hi}")
                 if got["median"] is not None:
                     m = got["median"]
-                    if not (lo * (1 - REL_TOL) <= m <= hi * (1 + REL_TOL)):
+                    if not (lo * (1 - REL_TOL) - 1e-12 <= m <= hi * (1 + REL_TOL) + 1e-12):
                         self.fail(where, f"median {name} {m} outside the rounds' {lo}..{hi}")
                     elif not close(m, med):
                         self.fail(where, f"median {name} {m}, the rounds' median is {med}")
@@ -214,6 +254,22 @@ class Checker:
             return
         if not isinstance(doc["placement"].get("pinned"), bool):
             self.fail("placement", "pinned is not true or false")
+        topology = doc["placement"].get("topology", "missing")
+        if doc["placement"].get("pinned") is True and topology not in TOPOLOGIES:
+            self.fail("placement", f"topology {topology!r} is not one of {TOPOLOGIES}")
+        if doc["placement"].get("pinned") is False and topology is not None:
+            self.fail("placement", f"topology {topology!r} while unpinned (want null)")
+        # Where the producers and consumers ran: said whenever a many-party cell ran.
+        ran_many = any(c.get("pattern") in MANY_PATTERNS and c.get("rounds_ok", 0) > 0
+                       for c in doc["cells"])
+        mp = doc.get("many_placement")
+        if ran_many:
+            if not isinstance(mp, dict) or not isinstance(mp.get("pinned"), bool) or \
+                    not isinstance(mp.get("how"), str) or not mp["how"].strip() or \
+                    not isinstance(mp.get("parties_moved"), int):
+                self.fail("many_placement", f"{mp!r} does not say where the parties ran")
+        elif mp is not None:
+            self.fail("many_placement", "given, but no fanin or mpmc cell ran")
         if doc["rounds"] < 1:
             self.fail("top", f"rounds {doc['rounds']}")
         if doc.get("count") is None:
@@ -306,7 +362,7 @@ class Checker:
                     continue
                 lat = (src or {}).get("latency_ns") or {}
                 want = {f"{k}_ns": lat.get(k) for k in LAT_KEYS}
-                for k in RATE_KEYS + ["cpu_ns_per_msg"]:
+                for k in RATE_KEYS + ["cpu_ns_per_msg"] + SHARE_KEYS:
                     want[k] = (src or {}).get(k)
                 for k, v in want.items():
                     got = row[k]
@@ -335,7 +391,7 @@ def validate(json_text, requested, csv_text=None):
 def broken_copies(doc):
     """(what, text) pairs: the valid document broken in ways the checks must catch."""
     def first(pred):
-        return next(c for c in doc["cells"] if pred(c))
+        return next((c for c in doc["cells"] if pred(c)), None)
 
     out = []
 
@@ -344,44 +400,65 @@ def broken_copies(doc):
         f(d)
         out.append((what, json.dumps(d)))
 
-    ping = first(lambda c: c["pattern"] == "pingpong" and c["status"] == "ok")
-    strm = first(lambda c: c["pattern"] == "stream" and c["status"] == "ok")
-    pi, si = doc["cells"].index(ping), doc["cells"].index(strm)
+    # A latency cell (pingpong, rate) and a rate cell (stream, or fanin/mpmc in a run of those).
+    ping = first(lambda c: c["pattern"] in LATENCY_PATTERNS and c["status"] == "ok")
+    strm = first(lambda c: c["pattern"] in RATE_PATTERNS and c["status"] == "ok")
+    many = first(lambda c: c["pattern"] in MANY_PATTERNS and c["status"] == "ok")
+    pi = doc["cells"].index(ping) if ping else None
+    si = doc["cells"].index(strm) if strm else None
+    mi = doc["cells"].index(many) if many else None
 
-    def swap(d):
-        lat = d["cells"][pi]["rounds"][0]["latency_ns"]
-        lat["p50"], lat["max"] = lat["max"] + 1, lat["p50"]
-    mutate("percentiles out of order", swap)
-    mutate("a negative figure",
-           lambda d: d["cells"][si]["rounds"][0].__setitem__("msgs_per_s", -1.0))
-    mutate("a zero latency",
-           lambda d: d["cells"][pi]["rounds"][0]["latency_ns"].__setitem__("p50", 0))
-    mutate("a measured figure null",
-           lambda d: d["cells"][si]["rounds"][0].__setitem__("cpu_ns_per_msg", None))
+    if ping:
+        def swap(d):
+            lat = d["cells"][pi]["rounds"][0]["latency_ns"]
+            lat["p50"], lat["max"] = lat["max"] + 1, lat["p50"]
+        mutate("percentiles out of order", swap)
+        mutate("a zero latency",
+               lambda d: d["cells"][pi]["rounds"][0]["latency_ns"].__setitem__("p50", 0))
+        mutate("a failed round",
+               lambda d: d["cells"][pi]["rounds"][0].update(status="failed", error="IPCX_EPIPE"))
+    if strm:
+        mutate("a negative figure",
+               lambda d: d["cells"][si]["rounds"][0].__setitem__("msgs_per_s", -1.0))
+        mutate("a measured figure null",
+               lambda d: d["cells"][si]["rounds"][0].__setitem__("cpu_ns_per_msg", None))
 
-    def median_out(d):
-        d["cells"][si]["median"]["msgs_per_s"] = d["cells"][si]["max"]["msgs_per_s"] * 2
-    mutate("a median above every round", median_out)
+        def median_out(d):
+            d["cells"][si]["median"]["msgs_per_s"] = d["cells"][si]["max"]["msgs_per_s"] * 2
+        mutate("a median above every round", median_out)
+
+        def skip_without_reason(d):
+            c = d["cells"][si]
+            c["status"], c["rounds_ok"] = "skipped", 0
+            c["median"] = c["min"] = c["max"] = None
+            for r in c["rounds"]:
+                r.clear()
+            for i, r in enumerate(c["rounds"]):
+                r.update({"round": i + 1, "status": "skipped", "reason": ""})
+            c["skip_reason"] = ""
+        mutate("skipped without a reason", skip_without_reason)
+    if many:
+        mutate("fairness above 1",
+               lambda d: d["cells"][mi]["rounds"][0].__setitem__("fairness", 1.5))
+        mutate("a many-party cell without its shape",
+               lambda d: d["cells"][mi].pop("producers"))
+        mutate("no many_placement", lambda d: d.__setitem__("many_placement", None))
+        mutate("a many-party rate that is not msgs x size",
+               lambda d: d["cells"][mi]["rounds"][0].__setitem__(
+                   "bytes_per_s", d["cells"][mi]["rounds"][0]["bytes_per_s"] * 2))
+        mutate("a many-party round failed",
+               lambda d: d["cells"][mi]["rounds"][0].update(status="bad_payload",
+                                                            failed_checks=1))
     mutate("a requested mechanism missing",
            lambda d: d.__setitem__("cells", [c for c in d["cells"]
                                              if c["mechanism"] != doc["mechanisms"][0]["name"]]))
-
-    def skip_without_reason(d):
-        c = d["cells"][si]
-        c["status"], c["rounds_ok"] = "skipped", 0
-        c["median"] = c["min"] = c["max"] = None
-        for r in c["rounds"]:
-            r.clear()
-        for i, r in enumerate(c["rounds"]):
-            r.update({"round": i + 1, "status": "skipped", "reason": ""})
-        c["skip_reason"] = ""
-    mutate("skipped without a reason", skip_without_reason)
-    mutate("a failed round",
-           lambda d: d["cells"][pi]["rounds"][0].update(status="failed", error="IPCX_EPIPE"))
     mutate("the wrong schema", lambda d: d.__setitem__("schema", "ipcx-bench/0"))
+    mutate("an unknown placement topology",
+           lambda d: d["placement"].__setitem__("topology", "same rack"))
     text = json.dumps(doc)
-    needle = json.dumps(strm["rounds"][0]["msgs_per_s"])
-    out.append(("a NaN", text.replace(needle, "NaN", 1)))
+    if strm:
+        needle = json.dumps(strm["rounds"][0]["msgs_per_s"])
+        out.append(("a NaN", text.replace(needle, "NaN", 1)))
     out.append(("truncated", text[: len(text) // 2]))
     return out
 
@@ -406,6 +483,10 @@ def run_mode(args):
 
         cmd = [args.ipcx, "bench", "--quick", "--mechanisms", ",".join(requested),
                "--json", jpath, "--csv", cpath]
+        if args.pattern:
+            cmd += ["--pattern", args.pattern]
+        if args.sizes:
+            cmd += ["--sizes", args.sizes]
         print("$ " + " ".join(cmd), flush=True)
         res = subprocess.run(cmd, timeout=240)
         if res.returncode != 0:
@@ -468,6 +549,8 @@ def main():
     r = sub.add_parser("run")
     r.add_argument("--ipcx", required=True)
     r.add_argument("--mechanisms", required=True)
+    r.add_argument("--pattern", help="passed to ipcx bench (default: its default patterns)")
+    r.add_argument("--sizes", help="passed to ipcx bench (default: its default sizes)")
     c = sub.add_parser("check")
     c.add_argument("json")
     c.add_argument("--mechanisms", required=True)
