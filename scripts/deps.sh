@@ -9,8 +9,9 @@
 #                                   reported, never an error (ipcx-bench then skips it)
 set -euo pipefail
 
+# liburing-dev: optional to the build (IPCX_WITH_URING, on when found), installed by default.
 required=(build-essential cmake pkg-config clang libclang-rt-14-dev libcriterion-dev
-    valgrind gnuplot-nox clang-format python3)
+    liburing-dev valgrind gnuplot-nox clang-format python3)
 optional=()
 
 for arg in "$@"; do

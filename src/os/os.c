@@ -140,6 +140,26 @@ ssize_t ipcx__fd_read(int fd, int is_socket, int wait, void *buf, size_t len)
     }
 }
 
+ssize_t ipcx__fd_readv(int fd, int is_socket, const struct iovec *iov, int niov)
+{
+    for (;;) {
+        ssize_t n;
+        if (is_socket) {
+            struct msghdr mh = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)niov};
+            n = recvmsg(fd, &mh, MSG_DONTWAIT);
+        } else {
+            n = preadv2(fd, iov, niov, -1, RWF_NOWAIT);
+            /* Kernels without RWF_NOWAIT on pipes never had O_NONBLOCK cleared. */
+            if (n < 0 && (errno == EOPNOTSUPP || errno == EINVAL))
+                n = readv(fd, iov, niov);
+        }
+        if (n >= 0)
+            return n;
+        if (errno != EINTR)
+            return -errno;
+    }
+}
+
 void ipcx__sigpipe_block(struct ipcx__sigpipe_guard *g)
 {
     sigset_t pipe_set, pending;

@@ -85,6 +85,8 @@ void ipcx__sigpipe_restore(struct ipcx__sigpipe_guard *g);
  * blocking mode, the cheapest way to sleep until data comes.
  */
 ssize_t ipcx__fd_read(int fd, int is_socket, int wait, void *buf, size_t len);
+/* The same as ipcx__fd_read without wait, scattering into iov[0..niov) in order. */
+ssize_t ipcx__fd_readv(int fd, int is_socket, const struct iovec *iov, int niov);
 /* Puts a pipe's read end in blocking mode if the kernel can still read it
  * without blocking per call (RWF_NOWAIT). Returns 1 if it did, else 0. */
 int ipcx__pipe_allow_blocking(int rfd);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "os/alloc.h"
+#include "os/uring.h"
 
 #define CONN_BUF_INIT       ((size_t)64 << 10) /* read buffer; grows for a larger frame */
 #define CONN_BUF_KEEP       ((size_t)1 << 20)  /* a grown buffer is given back once empty */
@@ -41,6 +42,8 @@ struct stream_conn {
     int eof;
     int full_read; /* the last read filled the buffer: more may be waiting */
     int can_block; /* fd in blocking mode: a forever-wait may sleep in read() */
+    int direct;    /* the last frame was read in place: read the next header alone */
+    int err;       /* a read error an io_uring wait reaped, for the next read to return */
     unsigned char *buf;
     size_t cap, off, len; /* buffered bytes are buf[off, off + len) */
     size_t frame;         /* bytes of the frame being delivered from buf, 0 if none */
@@ -276,35 +279,6 @@ static int ready_merge(struct ipcx__stream *s, ipcx__deadline dl)
     return rc < 0 ? rc : n;
 }
 
-/*
- * Waits for readiness until dl. With few descriptors it sleeps in ppoll on
- * them directly: the kernel then wakes this thread straight from the socket
- * or pipe, one hop shorter than through the epoll set, which stays up to
- * date for pollfd users and for larger fan-in.
- */
-static int ready_wait(struct ipcx__stream *s, ipcx__deadline dl)
-{
-    struct pollfd p[POLL_MAX];
-    int n = 0, base = s->lfd >= 0;
-    if (s->nconns + (size_t)base > POLL_MAX)
-        return ready_merge(s, dl);
-    if (base)
-        p[n++] = (struct pollfd){.fd = s->lfd, .events = POLLIN};
-    for (size_t i = 0; i < s->nconns; i++)
-        p[n++] = (struct pollfd){.fd = s->conns[i]->fd, .events = POLLIN};
-    int rc = 0, ready = ipcx__fds_wait(p, n, dl);
-    for (int i = base; i < n && ready > 0; i++)
-        if (p[i].revents)
-            ready_push(s, s->conns[i - base], 0);
-    if (ready > 0 && base && p[0].revents)
-        rc = accept_all(s);
-    return rc < 0 ? rc : ready;
-}
-
-/* ---------------------------------------------------------------------- */
-/* Receiving side: parsing frames out of a connection                      */
-/* ---------------------------------------------------------------------- */
-
 static int conn_reserve(struct stream_conn *c, size_t need)
 {
     if (c->off + need <= c->cap && c->cap - c->off - c->len >= 1)
@@ -325,6 +299,103 @@ static int conn_reserve(struct stream_conn *c, size_t need)
     c->cap = ncap;
     return 0;
 }
+
+/* How many bytes to read into c's buffer when it lacks need bytes of a frame. */
+static size_t conn_space(const struct stream_conn *c, size_t need)
+{
+    size_t space = c->cap - c->off - c->len;
+    /* After a frame read in place the next is likely large too: read its header
+     * alone, so that its payload goes in place instead of through this buffer. */
+    if (c->direct && c->len < IPCX__FRAME_HDR)
+        return IPCX__FRAME_HDR - c->len;
+    return need <= READ_CHUNK && space > READ_CHUNK ? READ_CHUNK : space;
+}
+
+/* Takes the result of a read into c's buffer of space bytes, and queues c. */
+static void conn_absorb(struct ipcx__stream *s, struct stream_conn *c, ssize_t n, size_t space)
+{
+    if (n > 0) {
+        c->len += (size_t)n;
+        c->full_read = (size_t)n == space;
+    } else if (n == 0) {
+        c->eof = 1;
+    } else {
+        c->err = (int)n;
+    }
+    ready_push(s, c, 0);
+}
+
+/* A wait that can go through io_uring: a socket receiver with one connection. */
+static int uring_eligible(const struct ipcx__stream *s, ipcx__deadline dl)
+{
+    return dl != 0 && !s->uring_off && s->lfd >= 0 && s->nconns == 1 &&
+           s->hooks->fd_kind == IPCX__FD_SOCKET;
+}
+
+/*
+ * Waits through io_uring until c has bytes, a sender connects (accepted
+ * here) or dl passes; the bytes are read into v by the same system call.
+ * Returns 1 with the read's result in *n, 0 if nothing was read, or -EAGAIN
+ * when io_uring is not to be used (this time, or for good: s->uring_off).
+ */
+static int uring_wait(struct ipcx__stream *s, struct stream_conn *c, const struct iovec *v, int nv,
+                      ipcx__deadline dl, ssize_t *n)
+{
+    struct ipcx__uring_wake w;
+    int rc = ipcx__uring_wait(&s->uring, s->lfd, c->fd, v, nv, dl, &w);
+    if (rc == -ENOSYS)
+        s->uring_off = 1;
+    if (rc < 0)
+        return -EAGAIN;
+    if (w.watch)
+        accept_all(s); /* IPCX_ENOMEM leaves the sender in the backlog for later */
+    *n = w.res;
+    return w.read;
+}
+
+/*
+ * Waits for readiness until dl. A socket receiver with one sender waits and
+ * reads in one io_uring_enter. With few descriptors it sleeps in ppoll on
+ * them directly: the kernel then wakes this thread straight from the socket
+ * or pipe, one hop shorter than through the epoll set, which stays up to
+ * date for pollfd users and for larger fan-in.
+ */
+static int ready_wait(struct ipcx__stream *s, ipcx__deadline dl)
+{
+    if (uring_eligible(s, dl)) {
+        struct stream_conn *c = s->conns[0];
+        if (conn_reserve(c, IPCX__FRAME_HDR) == 0) {
+            size_t space = conn_space(c, IPCX__FRAME_HDR);
+            struct iovec v = {c->buf + c->off + c->len, space};
+            ssize_t n;
+            size_t before = s->nconns;
+            int rc = uring_wait(s, c, &v, 1, dl, &n);
+            if (rc > 0)
+                conn_absorb(s, c, n, space);
+            if (rc >= 0)
+                return rc + (s->nconns != before);
+        }
+    }
+    struct pollfd p[POLL_MAX];
+    int n = 0, base = s->lfd >= 0;
+    if (s->nconns + (size_t)base > POLL_MAX)
+        return ready_merge(s, dl);
+    if (base)
+        p[n++] = (struct pollfd){.fd = s->lfd, .events = POLLIN};
+    for (size_t i = 0; i < s->nconns; i++)
+        p[n++] = (struct pollfd){.fd = s->conns[i]->fd, .events = POLLIN};
+    int rc = 0, ready = ipcx__fds_wait(p, n, dl);
+    for (int i = base; i < n && ready > 0; i++)
+        if (p[i].revents)
+            ready_push(s, s->conns[i - base], 0);
+    if (ready > 0 && base && p[0].revents)
+        rc = accept_all(s);
+    return rc < 0 ? rc : ready;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Receiving side: parsing frames out of a connection                      */
+/* ---------------------------------------------------------------------- */
 
 static int asm_find(struct stream_conn *c, uint32_t tag)
 {
@@ -386,14 +457,47 @@ static int conn_unread(struct stream_conn *c, const unsigned char *p, size_t n, 
     return 0;
 }
 
+/* A read of c that never blocks, or the error an io_uring wait reaped for it. */
+static ssize_t conn_readv(struct ipcx__stream *s, struct stream_conn *c, const struct iovec *v,
+                          int nv)
+{
+    if (c->err) {
+        ssize_t n = c->err;
+        c->err = 0;
+        return n;
+    }
+    return ipcx__fd_readv(c->fd, s->hooks->fd_kind == IPCX__FD_SOCKET, v, nv);
+}
+
+/*
+ * Waits until c is readable or dl passes, reading into v if the wait can
+ * read too (io_uring). Returns 1 with a read's result in *n, 0 when c may be
+ * readable, or a negative code when dl passed.
+ */
+static int conn_wait(struct ipcx__stream *s, struct stream_conn *c, const struct iovec *v, int nv,
+                     ipcx__deadline dl, ssize_t *n)
+{
+    if (uring_eligible(s, dl)) {
+        int rc = uring_wait(s, c, v, nv, dl, n);
+        if (rc > 0)
+            return rc;
+        if (rc == 0)
+            return dl != IPCX__NEVER && ipcx__now_ns() >= dl ? IPCX_ETIMEDOUT : 0;
+    }
+    return ipcx__fd_wait(c->fd, POLLIN, dl);
+}
+
 /*
  * Receives a large frame whose header is buffered straight into the caller's
- * memory: one copy of what is buffered, then reads in place. If the rest is
- * late (a slow or hostile sender) the bytes go back into c's buffer and the
- * turn passes to the next sender. Returns 0 (delivered), PULL_NEED or an error.
+ * memory: one copy of what is buffered, then reads in place, each also
+ * taking the next frame's header into c's buffer if it is there already, so
+ * that a sender that keeps ahead costs one read per frame and no copy. If
+ * the rest is late (a slow or hostile sender) the bytes go back into c's
+ * buffer and the turn passes to the next sender. Returns 0 (delivered),
+ * PULL_NEED or an error.
  */
-static int conn_direct(struct stream_conn *c, int is_socket, struct ipcx__rbuf *rb, size_t flen,
-                       ipcx__deadline dl)
+static int conn_direct(struct ipcx__stream *s, struct stream_conn *c, struct ipcx__rbuf *rb,
+                       size_t flen, ipcx__deadline dl)
 {
     unsigned char *dst = rb->alloc ? ipcx__malloc(flen) : rb->buf;
     if (!dst)
@@ -408,21 +512,33 @@ static int conn_direct(struct stream_conn *c, int is_socket, struct ipcx__rbuf *
     }
     int rc = 0;
     while (got < flen && rc == 0) {
-        ssize_t n = ipcx__fd_read(c->fd, is_socket, 0, dst + got, flen - got);
-        if (n > 0)
+        struct iovec v[2] = {{dst + got, flen - got}, {c->buf, IPCX__FRAME_HDR}};
+        ssize_t n = conn_readv(s, c, v, 2);
+        if (n == -EAGAIN) {
+            int w = conn_wait(s, c, v, 2, patience, &n);
+            if (w < 0)
+                rc = conn_unread(c, dst, got, flen) < 0 ? IPCX_ENOMEM : PULL_NEED;
+            if (w <= 0)
+                continue;
+        }
+        if (n > 0 && (size_t)n > flen - got) {
+            c->len = (size_t)n - (flen - got); /* the next frame's first bytes */
+            got = flen;
+        } else if (n > 0) {
             got += (size_t)n;
-        else if (n == 0)
+        } else if (n == 0) {
             rc = IPCX_EPEERPROTO; /* cut by end of stream */
-        else if (n != -EAGAIN)
+        } else if (n != -EAGAIN) {
             rc = (int)n;
-        else if (ipcx__fd_wait(c->fd, POLLIN, patience) < 0)
-            rc = conn_unread(c, dst, got, flen) < 0 ? IPCX_ENOMEM : PULL_NEED;
+        }
     }
     if (rc == 0) {
         rb->len = flen;
         if (rb->alloc)
             rb->buf = dst;
-        c->full_read = 1; /* in a stream the next frame is often already there */
+        c->direct = 1;
+        /* Bytes of the next frame are buffered, or the read found none to take. */
+        c->full_read = 0;
         return 0;
     }
     if (rb->alloc)
@@ -472,21 +588,18 @@ static int conn_pull(struct ipcx__stream *s, struct stream_conn *c, struct ipcx_
             }
             if (!(flags & IPCX__FRAME_FRAG) && flen >= DIRECT_MIN && !c->eof &&
                 (rb->alloc || rb->cap >= flen))
-                return conn_direct(c, s->hooks->fd_kind == IPCX__FD_SOCKET, rb, (size_t)flen, dl);
+                return conn_direct(s, c, rb, (size_t)flen, dl);
         }
         if (c->eof)
             return c->len || c->nasm ? IPCX_EPEERPROTO : IPCX_ECONNRESET;
         int rc = conn_reserve(c, need);
         if (rc < 0)
             return rc;
-        size_t space = c->cap - c->off - c->len;
-        if (need <= READ_CHUNK && space > READ_CHUNK)
-            space = READ_CHUNK;
-        ssize_t n = ipcx__fd_read(c->fd, s->hooks->fd_kind == IPCX__FD_SOCKET, 0,
-                                  c->buf + c->off + c->len, space);
+        struct iovec v = {c->buf + c->off + c->len, conn_space(c, need)};
+        ssize_t n = conn_readv(s, c, &v, 1);
         if (n > 0) {
             c->len += (size_t)n;
-            c->full_read = (size_t)n == space;
+            c->full_read = (size_t)n == v.iov_len;
         } else if (n == 0) {
             c->eof = 1;
         } else if (n == -EAGAIN) {
@@ -508,18 +621,12 @@ static int conn_read_blocking(struct ipcx__stream *s, struct stream_conn *c)
     int rc = conn_reserve(c, IPCX__FRAME_HDR);
     if (rc < 0)
         return rc;
-    size_t space = c->cap - c->off - c->len;
-    if (space > READ_CHUNK)
-        space = READ_CHUNK;
+    size_t space = conn_space(c, IPCX__FRAME_HDR);
     ssize_t n = ipcx__fd_read(c->fd, s->hooks->fd_kind == IPCX__FD_SOCKET, 1,
                               c->buf + c->off + c->len, space);
     if (n < 0)
         return (int)n;
-    if (n == 0)
-        c->eof = 1;
-    c->len += (size_t)n;
-    c->full_read = (size_t)n == space;
-    ready_push(s, c, 0);
+    conn_absorb(s, c, n, space);
     return 1;
 }
 
@@ -555,6 +662,7 @@ static int conn_deliver(struct stream_conn *c, struct ipcx__rbuf *rb)
         c->off += c->frame;
         c->len -= c->frame;
         c->frame = 0;
+        c->direct = 0;
         if (c->len == 0) {
             c->off = 0;
             if (c->cap > CONN_BUF_KEEP) {
@@ -584,9 +692,11 @@ static int serve_ready(struct ipcx__stream *s, struct ipcx__rbuf *rb, ipcx__dead
     while (s->ready_head) {
         /* After a full round, merge fresh readiness so a busy sender cannot starve
          * another. A lone sender can only delay the accept of a new one: check for
-         * that every LONE_MERGE rounds, sparing a system call per message. */
+         * that every LONE_MERGE rounds, sparing a system call per message, and not
+         * at all while the io_uring wait's poll of the listener has not fired. */
         if (s->round_left == 0) {
-            if (s->nconns > 1 || ++s->lone_rounds % LONE_MERGE == 0)
+            if (s->nconns > 1 ||
+                (++s->lone_rounds % LONE_MERGE == 0 && !ipcx__uring_watch_quiet(s->uring)))
                 ready_merge(s, 0);
             s->round_left = ready_count(s);
         }
@@ -930,6 +1040,8 @@ int ipcx__stream_send(struct ipcx__ep *ep, const struct iovec *iov, int niov, si
 
 void ipcx__stream_fini(struct ipcx__stream *s)
 {
+    ipcx__uring_close(s->uring);
+    s->uring = NULL;
     if (s->pend && s->wfd >= 0)
         pend_flush(s, 0); /* one try; an unfinished frame is discarded by the receiver */
     sender_disconnect(s);

@@ -25,6 +25,7 @@
 struct ipcx__stream;
 struct stream_conn;
 struct stream_asm;
+struct ipcx__uring;
 
 struct ipcx__stream_hooks {
     int fd_kind; /* enum ipcx__fd_kind: sockets, pipes, pipes whose read end we hold */
@@ -51,8 +52,10 @@ struct ipcx__stream {
     struct stream_conn **conns;
     size_t nconns, conns_cap;
     struct stream_conn *ready_head, *ready_tail;
-    size_t round_left;    /* services left before merging fresh readiness */
-    unsigned lone_rounds; /* rounds served while only one connection exists */
+    struct ipcx__uring *uring; /* io_uring wait of a socket receiver, made on first use */
+    int uring_off;             /* io_uring cannot be used here: wait with ppoll */
+    size_t round_left;         /* services left before merging fresh readiness */
+    unsigned lone_rounds;      /* rounds served while only one connection exists */
     uint64_t accepted, dropped;
     int last_drop;
     /* sending side */

@@ -84,6 +84,20 @@ pcver=$(pkg-config --modversion ipcx)
 out=$("$tmp/hello_pc")
 [ "$out" = hello ] || fail "hello (pkg-config) printed '$out'"
 
+step "pkg-config --static (libipcx.a and what it needs, liburing when built with io_uring)"
+# -l:libipcx.a picks the archive over the shared library; the rest of the line must then name
+# every library the archive calls (Libs.private, Requires.private).
+# shellcheck disable=SC2046,SC2086 # word splitting of flags is intended
+"$cc" -std=c11 -Wall -Wextra -Wpedantic -Werror $san -o "$tmp/hello_pc_static" \
+    "$src/examples/hello.c" $(pkg-config --cflags ipcx) \
+    $(pkg-config --static --libs ipcx | sed 's/-lipcx\b/-l:libipcx.a/') ||
+    fail "linking libipcx.a with pkg-config --static --libs ipcx"
+out=$("$tmp/hello_pc_static")
+[ "$out" = hello ] || fail "hello (pkg-config --static) printed '$out'"
+if readelf -d "$tmp/hello_pc_static" | grep -q 'NEEDED.*libipcx'; then
+    fail "hello_pc_static links libipcx dynamically"
+fi
+
 step "find_package(ipcx)"
 mkdir -p "$tmp/proj"
 cat >"$tmp/proj/CMakeLists.txt" <<CMAKE

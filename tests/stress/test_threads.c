@@ -6,7 +6,12 @@
  * unix abstract receiver: per-thread order, and a bitmap for loss and
  * duplication. (3) Four threads sharing one end of a pipe pair and two
  * threads sharing the other end's receiving side: every message exactly
- * once, collected into a bitmap under a mutex. Never sleeps to wait.
+ * once, collected into a bitmap under a mutex. (4) Two threads take turns
+ * receiving on one unix receiver (a token passes after every message, later
+ * after every eight), with deadlines that often end while waiting: the
+ * receive wait's io_uring ring belongs to one thread at a time, so the other
+ * must wait another way, and the ring must follow a thread that keeps the
+ * endpoint. Never sleeps to wait.
  */
 #include <criterion/criterion.h>
 
@@ -300,4 +305,135 @@ Test(threads, shared_ends_pipe_pair, .timeout = 180)
     pthread_mutex_destroy(&bm.lock);
     ipcx_close(a);
     ipcx_close(b);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Two threads receiving in turn on one unix receiver                        */
+/* ------------------------------------------------------------------------ */
+
+#define TURN_MSGS 4000
+#define TURN_MAX  (70u << 10) /* a few frames large enough to be read in place */
+
+struct turns {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    ipcx_mailbox *rcv;
+    int turn;      /* the thread whose turn it is */
+    uint64_t next; /* the next sequence number expected */
+    uint64_t timeouts[2], got[2];
+    char err[200];
+};
+
+struct turn_arg {
+    struct turns *t;
+    int me;
+    pthread_t th;
+};
+
+static size_t turn_size(uint64_t seq)
+{
+    uint64_t s = seq + 99;
+    uint64_t r = th_mix64(&s);
+    size_t sz = seq % 97 == 5 ? TURN_MAX : (size_t)(r % 600);
+    return sz < TH_HDR ? TH_HDR : sz;
+}
+
+static void *turn_main(void *argp)
+{
+    struct turn_arg *a = argp;
+    struct turns *t = a->t;
+    unsigned char *buf = malloc(TURN_MAX);
+    pthread_mutex_lock(&t->mu);
+    while (buf && t->next < TURN_MSGS && !t->err[0]) {
+        if (t->turn != a->me) {
+            pthread_cond_wait(&t->cv, &t->mu);
+            continue;
+        }
+        uint64_t want = t->next;
+        pthread_mutex_unlock(&t->mu);
+        size_t len = 0;
+        /* Short deadlines in the first half: many waits end by their deadline. */
+        int64_t tmo = want < TURN_MSGS / 2 ? 2 * IPCX_MSEC : 20 * IPCX_SEC;
+        int rc = ipcx_recv(t->rcv, buf, TURN_MAX, &len, tmo);
+        uint32_t id = 0;
+        uint64_t seq = 0;
+        int bad = rc == 0 && (th_msg_check(buf, len, &id, &seq) != 0 || id != 0 || seq != want ||
+                              len != turn_size(seq));
+        pthread_mutex_lock(&t->mu);
+        if (rc == IPCX_ETIMEDOUT && tmo < IPCX_SEC) {
+            t->timeouts[a->me]++;
+            continue; /* still this thread's turn */
+        }
+        if (rc != 0 || bad) {
+            snprintf(t->err, sizeof t->err, "thread %d, message %llu: %s (seq %llu, %zu bytes)",
+                     a->me, (unsigned long long)want, rc ? ipcx_errname(rc) : "wrong message",
+                     (unsigned long long)seq, len);
+            break;
+        }
+        t->got[a->me]++;
+        t->next++;
+        /* One message each, then runs of eight: a ring moves to a thread that keeps receiving. */
+        if (t->next < TURN_MSGS / 2 || t->next % 8 == 0)
+            t->turn = 1 - a->me;
+        pthread_cond_broadcast(&t->cv);
+    }
+    pthread_cond_broadcast(&t->cv);
+    pthread_mutex_unlock(&t->mu);
+    free(buf);
+    return NULL;
+}
+
+Test(threads, recv_threads_in_turn_unix_abstract, .timeout = 180)
+{
+    char url[TH_URL_MAX];
+    ipcx_mailbox *rcv = NULL, *snd = NULL;
+    int rc = th_open_pair(&abstract_scheme, NULL, &snd, &rcv, url, sizeof url);
+    cr_assert_eq(rc, 0, "open %s: %s", url, ipcx_errname(rc));
+    static struct turns t;
+    memset(&t, 0, sizeof t);
+    pthread_mutex_init(&t.mu, NULL);
+    pthread_cond_init(&t.cv, NULL);
+    t.rcv = rcv;
+    struct turn_arg a[2] = {{&t, 0, 0}, {&t, 1, 0}};
+    for (int i = 0; i < 2; i++)
+        cr_assert_eq(pthread_create(&a[i].th, NULL, turn_main, &a[i]), 0);
+    unsigned char *buf = malloc(TURN_MAX);
+    cr_assert(buf);
+    for (uint64_t seq = 0; seq < TURN_MSGS; seq++) {
+        size_t sz = turn_size(seq);
+        th_msg_fill(buf, sz, 0, seq);
+        rc = ipcx_send(snd, buf, sz, 20 * IPCX_SEC);
+        if (rc != 0)
+            break;
+        /* Late now and then in the first half (deadlines pass); in the second half
+         * after every message, and every 16 in the first, let the receivers drain:
+         * their next receives wait. */
+        if (seq % 64 == 63 && seq < TURN_MSGS / 2) {
+            struct timespec ts = {0, 3000000};
+            nanosleep(&ts, NULL);
+        }
+        if (seq % 16 == 15 || seq >= TURN_MSGS / 2) {
+            pthread_mutex_lock(&t.mu);
+            while (t.next <= seq && !t.err[0])
+                pthread_cond_wait(&t.cv, &t.mu);
+            pthread_mutex_unlock(&t.mu);
+        }
+    }
+    for (int i = 0; i < 2; i++)
+        pthread_join(a[i].th, NULL);
+    cr_assert_eq(rc, 0, "send: %s", ipcx_errname(rc));
+    cr_assert(t.err[0] == '\0', "%s", t.err);
+    cr_assert_eq(t.next, TURN_MSGS, "%llu of %d messages", (unsigned long long)t.next, TURN_MSGS);
+    cr_log_info("threads took %llu and %llu messages; %llu and %llu deadlines passed",
+                (unsigned long long)t.got[0], (unsigned long long)t.got[1],
+                (unsigned long long)t.timeouts[0], (unsigned long long)t.timeouts[1]);
+    cr_expect_gt(t.timeouts[0] + t.timeouts[1], 0, "no deadline passed: not exercised");
+    size_t len = 0;
+    rc = ipcx_recv(rcv, buf, TURN_MAX, &len, IPCX_NOWAIT);
+    cr_assert_eq(rc, IPCX_EAGAIN, "after all messages: %s", ipcx_errname(rc));
+    free(buf);
+    pthread_cond_destroy(&t.cv);
+    pthread_mutex_destroy(&t.mu);
+    ipcx_close(snd);
+    ipcx_close(rcv);
 }
