@@ -103,8 +103,8 @@ IPCX_API const char *ipcx_errname(int code);
     0x1u /* streams: the creator removes the name when it closes;                                  \
             shm: the last endpoint to close removes it */
 #define IPCX_F_SPSC                                                                                \
-    0x2u /* shm, at creation: one sender and one receiver at a time, no locks                      \
-            (a second endpoint of a role gets IPCX_EBUSY) */
+    0x2u /* shm, at creation: one sender and one receiver at a time (a second                      \
+            endpoint of a role gets IPCX_EBUSY): no process waits for another's lock */
 
 /* Defaults. */
 #define IPCX_DEFAULT_MAX_MSG ((size_t)16 << 20) /* 16 MiB */

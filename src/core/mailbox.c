@@ -183,8 +183,8 @@ int ipcx_sendv(ipcx_mailbox *mb, const ipcx_iov *iov, int niov, int64_t timeout)
 }
 
 /* ipcx_send without the transport's fast path, and where that path falls back to. */
-static __attribute__((noinline)) int send_general(struct ipcx__ep *ep, const void *buf, size_t len,
-                                                  int64_t timeout)
+__attribute__((noinline)) int ipcx__send_general(struct ipcx__ep *ep, const void *buf, size_t len,
+                                                 int64_t timeout)
 {
     if (!ep || (len && !buf))
         return IPCX_EINVAL;
@@ -195,18 +195,12 @@ static __attribute__((noinline)) int send_general(struct ipcx__ep *ep, const voi
 int ipcx_send(ipcx_mailbox *mb, const void *buf, size_t len, int64_t timeout)
 {
     struct ipcx__ep *ep = (struct ipcx__ep *)mb;
-    /* The transport's fast path first. send_try_lim is 0 unless this endpoint sends, and at
-     * most max_msg + 1, so send_common's checks hold already; no deadline is needed. */
-    if (ep && len < ep->send_try_lim && (buf || !len)) {
-        ipcx__mutex_lock(&ep->send_mu);
-        int rc = ep->tp->try_send(ep, buf, len);
-        if (rc == 0)
-            ep->sent++;
-        ipcx__mutex_unlock(&ep->send_mu);
-        if (rc == 0)
-            return 0;
-    }
-    return send_general(ep, buf, len, timeout);
+    /* The transport's fast path, which comes back to ipcx__send_general if it must.
+     * send_try_lim is 0 unless this endpoint sends, and at most max_msg + 1, so
+     * send_common's checks hold already. Both are tail calls: no frame here. */
+    if (ep && len < ep->send_try_lim && (buf || !len))
+        return ep->tp->fast_send(ep, buf, len, timeout);
+    return ipcx__send_general(ep, buf, len, timeout);
 }
 
 static inline __attribute__((always_inline)) int recv_common(struct ipcx__ep *ep,
@@ -224,8 +218,8 @@ static inline __attribute__((always_inline)) int recv_common(struct ipcx__ep *ep
 }
 
 /* ipcx_recv without the transport's fast path, and where that path falls back to. */
-static __attribute__((noinline)) int recv_general(struct ipcx__ep *ep, void *buf, size_t cap,
-                                                  size_t *lenp, int64_t timeout)
+__attribute__((noinline)) int ipcx__recv_general(struct ipcx__ep *ep, void *buf, size_t cap,
+                                                 size_t *lenp, int64_t timeout)
 {
     if (!ep || !lenp || (cap && !buf))
         return IPCX_EINVAL;
@@ -240,16 +234,9 @@ int ipcx_recv(ipcx_mailbox *mb, void *buf, size_t cap, size_t *lenp, int64_t tim
 {
     struct ipcx__ep *ep = (struct ipcx__ep *)mb;
     /* recv_try is set only where this endpoint receives. */
-    if (ep && ep->recv_try && lenp && (buf || !cap)) {
-        ipcx__mutex_lock(&ep->recv_mu);
-        int rc = ep->tp->try_recv(ep, buf, cap, lenp);
-        if (rc == 0)
-            ep->received++;
-        ipcx__mutex_unlock(&ep->recv_mu);
-        if (rc == 0)
-            return 0;
-    }
-    return recv_general(ep, buf, cap, lenp, timeout);
+    if (ep && ep->recv_try && lenp && (buf || !cap))
+        return ep->tp->fast_recv(ep, buf, cap, lenp, timeout);
+    return ipcx__recv_general(ep, buf, cap, lenp, timeout);
 }
 
 int ipcx_recv_alloc(ipcx_mailbox *mb, void **bufp, size_t *lenp, int64_t timeout)

@@ -28,7 +28,7 @@
 
 /* Header flags, fixed at creation. */
 #define SHM_F_UNLINK_LAST 0x1u /* the last endpoint to close removes the name */
-#define SHM_F_SPSC        0x2u /* one sender and one receiver at a time: no locks */
+#define SHM_F_SPSC        0x2u /* one sender and one receiver at a time: locks never contended */
 #define SHM_F_OVERWRITE   0x4u /* a full ring drops its oldest message */
 #define SHM_F_FAIL        0x8u /* a full ring fails the send at once */
 

@@ -11,8 +11,10 @@
  * segment is checked before it sizes or places a copy: a bad one is
  * IPCX_ECORRUPT, never an access outside the ring.
  *
- * Sides take their lock only when the mailbox allows several endpoints of
- * that role (or overwrite, where a sender drops the oldest message); a
+ * Each side has a lock word in the segment, which every send or receive
+ * holds (uncontended in an SPSC mailbox; it also keeps apart threads that
+ * share an endpoint, so the fast entry points need no other lock; overwrite
+ * takes the receive side's from a sender to drop the oldest message). A
  * process that dies holding a lock is replaced by the next waiter, which
  * repairs tail (a sender may die between publishing and advancing tail) and
  * otherwise finds the ring consistent, because head and tail only move after
@@ -93,8 +95,6 @@ static IPCX__HOT void copy_small(void *dst, const void *src, size_t n)
 
 static int shm_ring_send_slow(struct shm_ring *r, const struct iovec *iov, int niov, size_t len,
                               ipcx__deadline dl);
-static int shm_ring_recv_slow(struct shm_ring *r, void *buf, size_t cap, size_t *lenp,
-                              void **allocp, ipcx__deadline dl);
 
 /* A cursor over the sender's iovec, so chunks can take consecutive slices. */
 struct gather {
@@ -130,17 +130,16 @@ static int space_ready(struct shm_ring *r)
     return r->want_end - h <= r->seg.ring_size;
 }
 
-/* The receiver side's lock, when it has one (overwrite takes it from the sending side too). */
+/* The receive side's lock (overwrite takes it from the sending side too). */
 static int cons_lock(struct shm_ring *r, ipcx__deadline dl)
 {
     int recovered;
-    return r->cons_locks ? shm_lock(r, &r->seg.hdr->cons_lock, dl, &recovered) : 0;
+    return shm_lock(r, &r->seg.hdr->cons_lock, dl, &recovered);
 }
 
 static void cons_unlock(struct shm_ring *r)
 {
-    if (r->cons_locks)
-        shm_unlock(&r->seg.hdr->cons_lock);
+    shm_unlock(&r->seg.hdr->cons_lock);
 }
 
 #define LOAD(x)     atomic_load_explicit(&(x), memory_order_relaxed)
@@ -333,8 +332,6 @@ static int prod_lock(struct shm_ring *r, ipcx__deadline dl)
     int recovered, rc;
     if (r->loan_active)
         return IPCX_EBUSY; /* this endpoint's own loan holds the send side */
-    if (!r->prod_locks)
-        return 0;
     if ((rc = shm_lock(r, &r->seg.hdr->prod_lock, dl, &recovered)) < 0)
         return rc;
     if (recovered)
@@ -344,8 +341,7 @@ static int prod_lock(struct shm_ring *r, ipcx__deadline dl)
 
 static void prod_unlock(struct shm_ring *r)
 {
-    if (r->prod_locks)
-        shm_unlock(&r->seg.hdr->prod_lock);
+    shm_unlock(&r->seg.hdr->prod_lock);
 }
 
 /* Room for a record of `need` bytes at tail, now, with no PAD: 0 and its position, or 1. */
@@ -360,8 +356,9 @@ static IPCX__HOT int fast_room(const struct shm_ring *r, uint64_t need, uint64_t
 }
 
 /*
- * The common send: one record with room at once, no wrap. Returns 0 when
- * sent, 1 to take the general path (which re-checks everything).
+ * The common send: one record with room at once, no wrap, under the send
+ * lock. Returns 0 when sent, 1 to take the general path (which re-checks
+ * everything).
  */
 static IPCX__HOT int send_fast(struct shm_ring *r, const struct iovec *iov, int niov, size_t len)
 {
@@ -374,71 +371,88 @@ static IPCX__HOT int send_fast(struct shm_ring *r, const struct iovec *iov, int 
     return 0;
 }
 
-/*
- * The same for one buffer: what ipcx_send's fast path runs. Up to 64 bytes it
- * calls nothing (the copy is inline, the rare wake-up a tail call), so it
- * saves no registers; larger messages take send_fast_big.
- */
-static __attribute__((noinline)) int send_fast_big(struct shm_ring *r, const void *buf, size_t len)
+int shm_ring_send(struct shm_ring *r, const struct iovec *iov, int niov, size_t len,
+                  ipcx__deadline dl)
 {
-    uint64_t t;
-    if (fast_room(r, rec_size(len), &t))
-        return 1;
-    copy(rec_at(r, t) + 1, buf, len);
-    return publish(r, t, len, 0);
-}
-
-static IPCX__HOT int send_fast1(struct shm_ring *r, const void *buf, size_t len)
-{
-    uint64_t t;
-    if (len > 64)
-        return send_fast_big(r, buf, len);
-    if (fast_room(r, rec_size(len), &t))
-        return 1;
-    struct pub p = pub_prepare(r, t, len, 0);
-    copy_small(p.rec + 1, buf, len);
-    return pub_commit(r, &p);
-}
-
-/* Several senders: the fast path under the lock if it is free, else the general path. */
-static __attribute__((noinline)) int send_shared(struct shm_ring *r, const struct iovec *iov,
-                                                 int niov, size_t len, ipcx__deadline dl)
-{
-    if (len <= r->seg.chunk_max && !r->loan_active &&
-        shm_lock_try(&r->seg.hdr->prod_lock, r->seg.id)) {
+    _Atomic uint32_t *l = &r->seg.hdr->prod_lock;
+    if (len <= r->seg.chunk_max && shm_lock_try(l, r->seg.id)) { /* fails during our loan */
         int fast = send_fast(r, iov, niov, len);
-        shm_unlock(&r->seg.hdr->prod_lock);
+        shm_unlock(l);
         if (fast == 0)
             return 0;
     }
     return shm_ring_send_slow(r, iov, niov, len, dl);
 }
 
-int shm_ring_send(struct shm_ring *r, const struct iovec *iov, int niov, size_t len,
-                  ipcx__deadline dl)
+/* A fast path's rare end: wakes the other side's sleepers, then unlocks. Returns 0. */
+static __attribute__((noinline, cold)) int notify_unlock(struct shm_ring *r, _Atomic uint32_t *w,
+                                                         _Atomic uint32_t *l)
 {
-    if (r->prod_locks)
-        return send_shared(r, iov, niov, len, dl);
-    if (len > r->seg.chunk_max || r->loan_active || send_fast(r, iov, niov, len) != 0)
-        return shm_ring_send_slow(r, iov, niov, len, dl);
+    shm_wake(r, w);
+    shm_unlock(l);
     return 0;
 }
 
-static __attribute__((noinline)) int try_send_shared(struct shm_ring *r, const void *buf,
-                                                     size_t len)
+/*
+ * The fast entry point's end, with the send lock held: publishes, counts,
+ * wakes a sleeping receiver if there is one, and unlocks. Returns 0. It
+ * calls nothing itself: the rare wake-up is out of line and the unlock's own
+ * rare wake-up a tail call.
+ */
+static IPCX__HOT int fast_sent_commit(struct shm_ring *r, const struct pub *p, _Atomic uint32_t *l)
 {
-    if (r->loan_active || !shm_lock_try(&r->seg.hdr->prod_lock, r->seg.id))
-        return 1;
-    int rc = send_fast1(r, buf, len);
-    shm_unlock(&r->seg.hdr->prod_lock);
-    return rc;
+    STORE(p->rec->meta, p->meta);
+    atomic_store_explicit(&p->rec->seq, p->seq, memory_order_release);
+    STORE(p->hd->tail, p->tail);
+    STORE(p->hd->msgs_in, LOAD(p->hd->msgs_in) + 1);
+    STORE(r->fast_sent, LOAD(r->fast_sent) + 1);
+    if (shm_notify_needed(&p->hd->data_word))
+        return notify_unlock(r, &p->hd->data_word, l);
+    return shm_unlock_ret0(l);
 }
 
-int shm_ring_try_send(struct shm_ring *r, const void *buf, size_t len)
+/* fast_send's copy of more than 64 bytes, kept out of its way; 1 (lock released): give up. */
+static __attribute__((noinline)) int fast_send_big(struct shm_ring *r, const void *buf, size_t len)
 {
-    if (r->tx_mode)
-        return try_send_shared(r, buf, len);
-    return send_fast1(r, buf, len);
+    _Atomic uint32_t *l = &r->seg.hdr->prod_lock;
+    uint64_t t;
+    if (len > r->seg.chunk_max || !shm_lock_try(l, r->seg.id))
+        return 1;
+    if (fast_room(r, rec_size(len), &t)) {
+        shm_unlock(l);
+        return 1;
+    }
+    struct pub p = pub_prepare(r, t, len, 0);
+    copy(p.rec + 1, buf, len);
+    return fast_sent_commit(r, &p, l);
+}
+
+/* Where shm_ring_fast_send goes when it cannot finish inline (locked: it holds the lock). */
+static __attribute__((noinline)) int fast_send_general(struct shm_ring *r, const void *buf,
+                                                       size_t len, int64_t timeout, int locked)
+{
+    if (locked)
+        shm_unlock(&r->seg.hdr->prod_lock);
+    else if (len > 64 && fast_send_big(r, buf, len) == 0)
+        return 0;
+    return r->send_general(r->owner, buf, len, timeout);
+}
+
+/*
+ * Up to 64 bytes it calls nothing (the copy is inline, everything rare is a
+ * tail call or out of line), so it saves no registers.
+ */
+int shm_ring_fast_send(struct shm_ring *r, const void *buf, size_t len, int64_t timeout)
+{
+    _Atomic uint32_t *l = &r->seg.hdr->prod_lock;
+    uint64_t t;
+    if (len > 64 || !shm_lock_try(l, r->seg.id))
+        return fast_send_general(r, buf, len, timeout, 0);
+    if (fast_room(r, rec_size(len), &t))
+        return fast_send_general(r, buf, len, timeout, 1);
+    struct pub p = pub_prepare(r, t, len, 0);
+    copy_small(p.rec + 1, buf, len);
+    return fast_sent_commit(r, &p, l);
 }
 
 static IPCX__COLD int shm_ring_send_slow(struct shm_ring *r, const struct iovec *iov, int niov,
@@ -483,7 +497,6 @@ int shm_ring_loan(struct shm_ring *r, size_t size, void **bufp, ipcx__deadline d
         return rc;
     }
     r->loan_active = 1;
-    r->tx_mode |= SHM_TX_LOAN;
     r->loan_pos = t;
     r->loan_size = size;
     *bufp = rec_at(r, t) + 1;
@@ -499,7 +512,6 @@ int shm_ring_commit(struct shm_ring *r, const void *buf, size_t len, int cancel)
     if (!cancel)
         publish(r, r->loan_pos, len, 0);
     r->loan_active = 0;
-    r->tx_mode &= ~SHM_TX_LOAN;
     prod_unlock(r);
     return 0;
 }
@@ -709,20 +721,13 @@ static void bell_rearm(struct shm_ring *r)
     shm_ring_pollfd(r);
 }
 
-/* Whether receives may take the fast path: nothing in progress, nobody polling. */
-static void recv_mode(struct shm_ring *r)
-{
-    int slow = r->as.active || r->view_active || r->bell_fd >= 0 || r->cons_held;
-    r->rx_mode = (r->rx_mode & ~SHM_RX_SLOW) | (slow ? SHM_RX_SLOW : 0u);
-}
-
 /* The receive side, for one message or one view (kept across calls mid-message). */
 static int cons_side_lock(struct shm_ring *r, ipcx__deadline dl)
 {
     int recovered, rc;
     if (r->view_active)
         return IPCX_EBUSY; /* this endpoint's own view holds the receive side */
-    if (r->cons_locks && !r->cons_held) {
+    if (!r->cons_held) {
         if ((rc = shm_lock(r, &r->seg.hdr->cons_lock, dl, &recovered)) < 0)
             return rc;
         r->cons_held = 1;
@@ -768,7 +773,6 @@ int shm_ring_view(struct shm_ring *r, const void **bufp, size_t *lenp, ipcx__dea
         *lenp = v.len;
     }
     cons_side_unlock(r);
-    recv_mode(r);
     return rc;
 }
 
@@ -779,24 +783,15 @@ int shm_ring_release(struct shm_ring *r, const void *buf)
     r->view_active = 0;
     consume(r, r->view_pos + r->view_size, 1);
     cons_side_unlock(r);
-    recv_mode(r);
     return 0;
 }
 
-/* recv_fast's copy of more than 64 bytes, kept out of its way (see send_fast1). */
-static __attribute__((noinline)) int recv_fast_big(struct shm_ring *r, uint64_t h, void *buf,
-                                                   uint64_t len)
-{
-    copy(buf, rec_at(r, h) + 1, (size_t)len);
-    return consume(r, h + rec_size(len), 1);
-}
-
 /*
- * The common receive: a whole message, published, that fits the caller's
- * buffer. Returns 0 when received, 1 to take the general path. Like
- * send_fast1, it calls nothing for up to 64 bytes.
+ * Whether the record at head is a whole message, published, that fits cap:
+ * 0 with its position and length, or 1 (the general path decides). With the
+ * receive lock held.
  */
-static IPCX__HOT int recv_fast(struct shm_ring *r, void *buf, size_t cap, size_t *lenp)
+static IPCX__HOT int fast_ready(const struct shm_ring *r, size_t cap, uint64_t *hp, uint64_t *lenp)
 {
     uint64_t h = LOAD(r->seg.hdr->head);
     struct shm_rec *rec = rec_at(r, h);
@@ -810,56 +805,60 @@ static IPCX__HOT int recv_fast(struct shm_ring *r, void *buf, size_t cap, size_t
     if (SHM_META_FLAGS(meta) || len > cap || len > r->seg.max_msg ||
         (h & r->seg.mask) + sizeof(struct shm_rec) + len > r->seg.ring_size)
         return 1;
+    *hp = h;
+    *lenp = len;
+    return 0;
+}
+
+/* The fast entry point's end: consumes, counts, wakes a sleeping sender, unlocks. Returns 0. */
+static IPCX__HOT int fast_received_commit(struct shm_ring *r, struct shm_hdr *hd, uint64_t next,
+                                          _Atomic uint32_t *l)
+{
+    atomic_store_explicit(&hd->head, next, memory_order_release);
+    STORE(hd->msgs_out, LOAD(hd->msgs_out) + 1);
+    STORE(r->fast_received, LOAD(r->fast_received) + 1);
+    if (shm_notify_needed(&hd->space_word))
+        return notify_unlock(r, &hd->space_word, l);
+    return shm_unlock_ret0(l);
+}
+
+/* fast_recv's copy of more than 64 bytes, kept out of its way (see shm_ring_fast_send). */
+static __attribute__((noinline)) int fast_recv_big(struct shm_ring *r, uint64_t h, void *buf,
+                                                   uint64_t len, _Atomic uint32_t *l)
+{
+    copy(buf, rec_at(r, h) + 1, (size_t)len);
+    return fast_received_commit(r, r->seg.hdr, h + rec_size(len), l);
+}
+
+/* Where shm_ring_fast_recv goes when it cannot finish (locked: it holds the lock). */
+static __attribute__((noinline)) int fast_recv_general(struct shm_ring *r, void *buf, size_t cap,
+                                                       size_t *lenp, int64_t timeout, int locked)
+{
+    if (locked)
+        shm_unlock(&r->seg.hdr->cons_lock);
+    return r->recv_general(r->owner, buf, cap, lenp, timeout);
+}
+
+/* Like shm_ring_fast_send, it calls nothing for up to 64 bytes. */
+int shm_ring_fast_recv(struct shm_ring *r, void *buf, size_t cap, size_t *lenp, int64_t timeout)
+{
+    _Atomic uint32_t *l = &r->seg.hdr->cons_lock;
+    uint64_t h, len;
+    /* A pollfd's doorbell is re-armed by the general path only. Our own view or a large
+     * message half assembled keeps the lock, so the attempt fails. */
+    if (atomic_load_explicit(&r->rx_slow, memory_order_relaxed) || !shm_lock_try(l, r->seg.id))
+        return fast_recv_general(r, buf, cap, lenp, timeout, 0);
+    if (fast_ready(r, cap, &h, &len))
+        return fast_recv_general(r, buf, cap, lenp, timeout, 1);
+    struct shm_hdr *hd = r->seg.hdr; /* before the copy, which may alias anything */
     *lenp = len;
     if (len > 64)
-        return recv_fast_big(r, h, buf, len);
-    struct shm_hdr *hd = r->seg.hdr; /* before the copy, which may alias anything */
-    copy_small(buf, rec + 1, len);
-    return consume_at(r, hd, h + rec_size(len), 1);
+        return fast_recv_big(r, h, buf, len, l);
+    copy_small(buf, rec_at(r, h) + 1, len);
+    return fast_received_commit(r, hd, h + rec_size(len), l);
 }
 
-/* Several receivers: the fast path under the lock if it is free. */
-static __attribute__((noinline)) int try_recv_shared(struct shm_ring *r, void *buf, size_t cap,
-                                                     size_t *lenp)
-{
-    if ((r->rx_mode & SHM_RX_SLOW) || !shm_lock_try(&r->seg.hdr->cons_lock, r->seg.id))
-        return 1;
-    int rc = recv_fast(r, buf, cap, lenp);
-    shm_unlock(&r->seg.hdr->cons_lock);
-    return rc;
-}
-
-int shm_ring_try_recv(struct shm_ring *r, void *buf, size_t cap, size_t *lenp)
-{
-    if (r->rx_mode)
-        return try_recv_shared(r, buf, cap, lenp);
-    return recv_fast(r, buf, cap, lenp);
-}
-
-int shm_ring_recv(struct shm_ring *r, void *buf, size_t cap, size_t *lenp, void **allocp,
-                  ipcx__deadline dl)
-{
-    if (!allocp && shm_ring_try_recv(r, buf, cap, lenp) == 0)
-        return 0;
-    return shm_ring_recv_slow(r, buf, cap, lenp, allocp, dl);
-}
-
-static int recv_general(struct shm_ring *r, struct shm_dst *d, ipcx__deadline dl);
-
-static IPCX__COLD int shm_ring_recv_slow(struct shm_ring *r, void *buf, size_t cap, size_t *lenp,
-                                         void **allocp, ipcx__deadline dl)
-{
-    struct shm_dst d = {.buf = buf, .cap = cap, .alloc = allocp != NULL};
-    int rc = recv_general(r, &d, dl);
-    if (rc == 0 && allocp)
-        *allocp = d.buf;
-    if (rc == 0 || rc == IPCX_EMSGSIZE)
-        *lenp = d.len;
-    recv_mode(r);
-    return rc;
-}
-
-static int recv_general(struct shm_ring *r, struct shm_dst *d, ipcx__deadline dl)
+static int recv_any(struct shm_ring *r, struct shm_dst *d, ipcx__deadline dl)
 {
     int rc = cons_side_lock(r, dl);
     if (rc < 0)
@@ -871,6 +870,18 @@ static int recv_general(struct shm_ring *r, struct shm_dst *d, ipcx__deadline dl
     if (rc < 0 && r->as.active && as_park(r) < 0)
         as_discard(r);
     cons_side_unlock(r);
+    return rc;
+}
+
+int shm_ring_recv(struct shm_ring *r, void *buf, size_t cap, size_t *lenp, void **allocp,
+                  ipcx__deadline dl)
+{
+    struct shm_dst d = {.buf = buf, .cap = cap, .alloc = allocp != NULL};
+    int rc = recv_any(r, &d, dl);
+    if (rc == 0 && allocp)
+        *allocp = d.buf;
+    if (rc == 0 || rc == IPCX_EMSGSIZE)
+        *lenp = d.len;
     return rc;
 }
 
@@ -887,7 +898,7 @@ int shm_ring_pollfd(struct shm_ring *r)
         if (fd < 0)
             return fd;
         r->bell_fd = fd;
-        recv_mode(r);
+        atomic_store_explicit(&r->rx_slow, 1, memory_order_relaxed);
         atomic_store(&sl->bell, 1);
     }
     atomic_store(&sl->armed, 1);
@@ -909,15 +920,21 @@ static void ring_init(struct shm_ring *r, int64_t spin_ns)
     r->spin_ns = spin_ns;
 }
 
-/* After the segment is open: the locking mode its flags ask for. */
+/* After the segment is open. */
 static void ring_start(struct shm_ring *r)
 {
-    int spsc = (r->seg.flags & SHM_F_SPSC) != 0;
-    r->prod_locks = !spsc;
-    r->cons_locks = !spsc || (r->seg.flags & SHM_F_OVERWRITE);
-    r->tx_mode = r->prod_locks ? SHM_TX_LOCKS : 0u;
-    r->rx_mode = r->cons_locks ? SHM_RX_LOCKS : 0u;
     r->head_cache = atomic_load(&r->seg.hdr->head);
+}
+
+void shm_ring_set_general(struct shm_ring *r, void *owner,
+                          int (*send_general)(void *owner, const void *buf, size_t len,
+                                              int64_t timeout),
+                          int (*recv_general)(void *owner, void *buf, size_t cap, size_t *lenp,
+                                              int64_t timeout))
+{
+    r->owner = owner;
+    r->send_general = send_general;
+    r->recv_general = recv_general;
 }
 
 int shm_ring_open(struct shm_ring *r, const char *name, const struct shm_geom *g, unsigned create,
@@ -928,10 +945,6 @@ int shm_ring_open(struct shm_ring *r, const char *name, const struct shm_geom *g
     if (rc < 0)
         return rc;
     ring_start(r);
-    /* The only sender of an SPSC mailbox has no lock to take over: it repairs what a dead
-     * predecessor may have left (a record published, tail not yet moved) as it arrives. */
-    if (!r->prod_locks && (role & IPCX_SEND))
-        repair_tail(r);
     return 0;
 }
 

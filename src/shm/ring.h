@@ -1,8 +1,9 @@
 /*
  * ring.h: the shared-memory message engine of one endpoint: a byte ring of
  * variable-size records in a segment, written by one sender at a time and
- * read by one receiver at a time (a lock per side in shared memory, none in
- * SPSC mailboxes), with spin-then-futex waiting, chunking for messages
+ * read by one receiver at a time (a lock word per side in shared memory,
+ * which also keeps apart threads sharing an endpoint), with spin-then-futex
+ * waiting, chunking for messages
  * larger than a record, overwrite of the oldest message, and a doorbell for
  * pollfd. The transport file (src/transport/shm.c) only adapts this to the
  * ops table.
@@ -10,6 +11,7 @@
 #ifndef IPCX_SHM_RING_H
 #define IPCX_SHM_RING_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
@@ -22,12 +24,17 @@ struct shm_ring {
     int64_t spin_ns;     /* <0 spin only; >0 budget before sleeping */
     uint64_t head_cache; /* the sender's last view of head */
     uint64_t want_end;   /* a waiting sender needs head >= want_end - ring_size */
-    int prod_locks;      /* senders take prod_lock (several senders possible) */
-    int cons_locks;      /* receivers take cons_lock */
     int cons_held;       /* this endpoint keeps cons_lock across calls (mid-message) */
-    unsigned tx_mode;    /* SHM_TX_*: nonzero, sends skip the lock-free fast path */
-    unsigned rx_mode;    /* SHM_RX_*: the same for receives */
+    _Atomic int rx_slow; /* a pollfd is in use: receives take the general path (re-arming) */
     unsigned watch_role; /* pairs: the peer's role; a wait that finds it gone is IPCX_EPIPE */
+    /* Messages the fast entry points moved (the core counts the others); written under
+     * the side's lock word, read by stats from any thread. */
+    _Atomic uint64_t fast_sent, fast_received;
+    /* Where the fast entry points go when they cannot finish at once: the transport's
+     * general path for the same call, on owner (see shm_ring_set_general). */
+    void *owner;
+    int (*send_general)(void *owner, const void *buf, size_t len, int64_t timeout);
+    int (*recv_general)(void *owner, void *buf, size_t cap, size_t *lenp, int64_t timeout);
     struct {
         unsigned char *dst; /* where the message is assembled */
         uint64_t total;     /* its announced length */
@@ -45,12 +52,6 @@ struct shm_ring {
     int bell_tx;        /* socket we ring others' doorbells with, or -1 */
     uint64_t dropped;   /* orphan chunks and torn messages this endpoint discarded */
 };
-
-/* Why a side's fast path is not the lock-free one (one word each, one test on the fast path). */
-#define SHM_TX_LOCKS 0x1u /* prod_locks */
-#define SHM_TX_LOAN  0x2u /* loan_active */
-#define SHM_RX_LOCKS 0x1u /* cons_locks */
-#define SHM_RX_SLOW  0x2u /* a view, an assembly, a pollfd or a held lock: no fast path */
 
 /* Where a receive goes (mirrors struct ipcx__rbuf, kept separate so shm/ needs no transport
  * header). */
@@ -78,13 +79,21 @@ int shm_ring_pair(struct shm_ring *tx, struct shm_ring *rx, const struct shm_geo
 int shm_ring_send(struct shm_ring *r, const struct iovec *iov, int niov, size_t len,
                   ipcx__deadline dl);
 /*
- * Without waiting: one message of len <= chunk_max bytes that fits at tail
- * now (0), or nothing done (1), for ipcx_send's fast path. try_recv: the
- * next message if it is published, whole and fits cap (0), else nothing
- * (1). Neither returns an error: the general calls find and report those.
+ * The fast entry points, for ipcx_send / ipcx_recv of one flat buffer,
+ * callable from any thread without the endpoint's locks (the side's lock
+ * word keeps calls apart). fast_send moves a message of len <= chunk_max
+ * bytes that fits at tail now; fast_recv the next message if it is
+ * published, whole and fits cap. Either counts it and returns 0; otherwise
+ * it changes nothing and returns what the general path set by
+ * shm_ring_set_general answers for the same call (a tail call).
  */
-int shm_ring_try_send(struct shm_ring *r, const void *buf, size_t len);
-int shm_ring_try_recv(struct shm_ring *r, void *buf, size_t cap, size_t *lenp);
+int shm_ring_fast_send(struct shm_ring *r, const void *buf, size_t len, int64_t timeout);
+int shm_ring_fast_recv(struct shm_ring *r, void *buf, size_t cap, size_t *lenp, int64_t timeout);
+void shm_ring_set_general(struct shm_ring *r, void *owner,
+                          int (*send_general)(void *owner, const void *buf, size_t len,
+                                              int64_t timeout),
+                          int (*recv_general)(void *owner, void *buf, size_t cap, size_t *lenp,
+                                              int64_t timeout));
 /*
  * One message into buf (cap bytes), or into a new buffer stored in *allocp
  * when allocp is not NULL; its length in *lenp. IPCX_EMSGSIZE keeps it first

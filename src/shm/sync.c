@@ -169,7 +169,8 @@ int shm_lock(struct shm_ring *r, _Atomic uint32_t *l, ipcx__deadline dl, int *re
     }
 }
 
-void shm_unlock_wake(_Atomic uint32_t *l)
+int shm_unlock_wake(_Atomic uint32_t *l)
 {
     ipcx__futex_wake((uint32_t *)l, 1);
+    return 0;
 }

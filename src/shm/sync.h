@@ -26,21 +26,21 @@ int shm_wake(struct shm_ring *r, _Atomic uint32_t *w);
  * Returns 0, so that a fast path can end with `return shm_notify(...)` and
  * the rare wake-up is a tail call: the path itself then saves no registers.
  */
-static inline int shm_notify(struct shm_ring *r, _Atomic uint32_t *w)
+static inline int shm_notify_needed(_Atomic uint32_t *w)
 {
     /* Pairs with the fence in shm_wait: either the waiter sees what we
      * published, or we see its sleep/poll bit. */
     atomic_thread_fence(memory_order_seq_cst);
-    if (atomic_load_explicit(w, memory_order_relaxed) & (SHM_W_SLEEP | SHM_W_POLL))
+    return (atomic_load_explicit(w, memory_order_relaxed) & (SHM_W_SLEEP | SHM_W_POLL)) != 0;
+}
+
+static inline int shm_notify(struct shm_ring *r, _Atomic uint32_t *w)
+{
+    if (shm_notify_needed(w))
         return shm_wake(r, w);
     return 0;
 }
 
-/*
- * Takes the lock word l for this endpoint, waiting until dl. *recovered is
- * set when the lock was taken over from an owner that died holding it, so
- * the caller can repair what that owner may have left half done.
- */
 /* One attempt at the lock word, for fast paths: 1 if taken. */
 static inline int shm_lock_try(_Atomic uint32_t *l, uint32_t me)
 {
@@ -49,14 +49,25 @@ static inline int shm_lock_try(_Atomic uint32_t *l, uint32_t me)
                                                    memory_order_relaxed);
 }
 
+/*
+ * Takes the lock word l for this endpoint, waiting until dl. *recovered is
+ * set when the lock was taken over from an owner that died holding it, so
+ * the caller can repair what that owner may have left half done.
+ */
 int shm_lock(struct shm_ring *r, _Atomic uint32_t *l, ipcx__deadline dl, int *recovered);
-void shm_unlock_wake(_Atomic uint32_t *l);
+int shm_unlock_wake(_Atomic uint32_t *l); /* returns 0 */
 
-/* Gives the lock back; wakes one waiter if any sleeps. */
-static inline void shm_unlock(_Atomic uint32_t *l)
+/* Gives the lock back; wakes one waiter if any sleeps. Returns 0 (see shm_notify). */
+static inline int shm_unlock_ret0(_Atomic uint32_t *l)
 {
     if (atomic_exchange_explicit(l, 0, memory_order_release) & SHM_L_WAITERS)
-        shm_unlock_wake(l);
+        return shm_unlock_wake(l);
+    return 0;
+}
+
+static inline void shm_unlock(_Atomic uint32_t *l)
+{
+    shm_unlock_ret0(l);
 }
 
 #endif

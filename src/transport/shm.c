@@ -51,6 +51,17 @@ static int64_t spin_of(const ipcx_opts *o)
     return o->spin_ns ? o->spin_ns : SHM_SPIN_DEFAULT;
 }
 
+/* Where the engine's fast entry points fall back to: the core's general paths. */
+static int shm_send_general(void *owner, const void *buf, size_t len, int64_t timeout)
+{
+    return ipcx__send_general(owner, buf, len, timeout);
+}
+
+static int shm_recv_general(void *owner, void *buf, size_t cap, size_t *lenp, int64_t timeout)
+{
+    return ipcx__recv_general(owner, buf, cap, lenp, timeout);
+}
+
 /* The creator of a mailbox chose these; every endpoint follows them. */
 static void adopt(struct ipcx__ep *ep, const struct shm_ring *r)
 {
@@ -65,6 +76,8 @@ static void adopt(struct ipcx__ep *ep, const struct shm_ring *r)
     ep->recv_try = (ep->role & IPCX_RECV) != 0;
     struct shm_ep *e = (struct shm_ep *)ep;
     e->rx = &e->ring[e->pair];
+    for (int i = 0; i <= e->pair; i++)
+        shm_ring_set_general(&e->ring[i], ep, shm_send_general, shm_recv_general);
 }
 
 static int shm_open_ep(struct ipcx__ep *ep)
@@ -118,14 +131,14 @@ static int shm_send(struct ipcx__ep *ep, const struct iovec *iov, int niov, size
     return shm_ring_send(tx_of(ep), iov, niov, len, dl);
 }
 
-static int shm_try_send(struct ipcx__ep *ep, const void *buf, size_t len)
+static int shm_fast_send(struct ipcx__ep *ep, const void *buf, size_t len, int64_t timeout)
 {
-    return shm_ring_try_send(tx_of(ep), buf, len);
+    return shm_ring_fast_send(tx_of(ep), buf, len, timeout);
 }
 
-static int shm_try_recv(struct ipcx__ep *ep, void *buf, size_t cap, size_t *lenp)
+static int shm_fast_recv(struct ipcx__ep *ep, void *buf, size_t cap, size_t *lenp, int64_t timeout)
 {
-    return shm_ring_try_recv(rx_of(ep), buf, cap, lenp);
+    return shm_ring_fast_recv(rx_of(ep), buf, cap, lenp, timeout);
 }
 
 static int shm_recv(struct ipcx__ep *ep, struct ipcx__rbuf *rb, ipcx__deadline dl)
@@ -164,6 +177,8 @@ static void shm_stats(struct ipcx__ep *ep, ipcx_stats *st)
     uint64_t waiting;
     unsigned senders, receivers;
     shm_ring_counts(r, &waiting, &senders, &receivers);
+    st->sent += atomic_load_explicit(&tx_of(ep)->fast_sent, memory_order_relaxed);
+    st->received += atomic_load_explicit(&r->fast_received, memory_order_relaxed);
     st->peers_now = (ep->role & IPCX_RECV) ? senders : receivers;
     st->peers_dropped = r->dropped;
     if (r->dropped)
@@ -226,18 +241,18 @@ const struct ipcx__transport ipcx__transport_shm = {
     .scheme = "shm",
     .caps = IPCX__CAP_OPEN | IPCX__CAP_PAIR | IPCX__CAP_BOTH | IPCX__CAP_OVERWRITE,
     .ep_size = sizeof(struct shm_ep),
-    .open = shm_open_ep,      /* creates or attaches; may wait up to 200 ms for a creator */
-    .pair = shm_pair,         /* two anonymous SPSC rings (memfd); each end watches the other */
-    .send = shm_send,         /* spins, then sleeps on a futex up to the deadline; send_mu held */
-    .recv = shm_recv,         /* the same; recv_mu held */
-    .try_send = shm_try_send, /* a record at tail if there is room now */
-    .try_recv = shm_try_recv, /* the record at head if it is whole and fits */
-    .loan = shm_loan,         /* a record reserved in the ring; send side kept until commit */
-    .commit = shm_commit,     /* publishes it, or cancels; never blocks */
-    .view = shm_view,         /* the next record in place; receive side kept until release */
-    .release = shm_release,   /* consumes it; never blocks */
-    .pollfd = shm_pollfd,     /* a doorbell socket, rung only while armed */
-    .stats = shm_stats,       /* live endpoints from the registry's kernel locks */
+    .open = shm_open_ep,        /* creates or attaches; may wait up to 200 ms for a creator */
+    .pair = shm_pair,           /* two anonymous SPSC rings (memfd); each end watches the other */
+    .send = shm_send,           /* spins, then sleeps on a futex up to the deadline; send_mu held */
+    .recv = shm_recv,           /* the same; recv_mu held */
+    .fast_send = shm_fast_send, /* a record at tail if there is room now; no endpoint lock */
+    .fast_recv = shm_fast_recv, /* the record at head if it is whole and fits; the same */
+    .loan = shm_loan,           /* a record reserved in the ring; send side kept until commit */
+    .commit = shm_commit,       /* publishes it, or cancels; never blocks */
+    .view = shm_view,           /* the next record in place; receive side kept until release */
+    .release = shm_release,     /* consumes it; never blocks */
+    .pollfd = shm_pollfd,       /* a doorbell socket, rung only while armed */
+    .stats = shm_stats,         /* live endpoints from the registry's kernel locks */
     .unlink = shm_unlink_name,
     .inspect = shm_inspect, /* read-only: maps the header, asks the kernel who holds it */
     .list = shm_list,       /* every /dev/shm/ipcx.* */

@@ -4,7 +4,8 @@
  * endpoint (ep_size bytes, beginning with struct ipcx__ep), copies and
  * normalises the options, turns timeouts into deadlines, checks roles and
  * sizes, and serialises calls (one send and one recv at a time per
- * endpoint). A transport must never include another transport's header.
+ * endpoint; a transport's fast paths serialise themselves). A transport must
+ * never include another transport's header.
  */
 #ifndef IPCX_TRANSPORT_H
 #define IPCX_TRANSPORT_H
@@ -36,11 +37,11 @@ struct ipcx__ep {
     char *addr;     /* the URL after "scheme://" (copied; "" for pairs) */
     ipcx__mutex send_mu;
     ipcx__mutex recv_mu;
-    uint64_t sent;     /* under send_mu */
+    uint64_t sent;     /* under send_mu (the fast paths count their own: see stats) */
     uint64_t received; /* under recv_mu */
-    /* The fast paths (try_send, try_recv below), enabled by the transport's open or pair:
-     * a send of len < send_try_lim tries try_send first; recv_try set, the same for
-     * receives. 0 (as ep_alloc leaves them): never tried. */
+    /* The fast paths (fast_send, fast_recv below), enabled by the transport's open or
+     * pair: a send of len < send_try_lim goes to fast_send; recv_try set, every
+     * ipcx_recv goes to fast_recv. 0 (as ep_alloc leaves them): never used. */
     size_t send_try_lim;
     int recv_try;
 };
@@ -69,12 +70,15 @@ struct ipcx__transport {
     /* Receives one message into rb, waiting until dl. Called with recv_mu held.
      * On IPCX_EMSGSIZE sets rb->len and keeps the message first in line. */
     int (*recv)(struct ipcx__ep *ep, struct ipcx__rbuf *rb, ipcx__deadline dl);
-    /* Optional fast paths, tried by ipcx_send / ipcx_recv before anything else (no
-     * deadline is computed yet), with send_mu / recv_mu held, where the endpoint enables
-     * them: move one message without waiting and return 0, or do nothing and return 1
-     * (the call goes on to send / recv, which handle every case). Never an error. */
-    int (*try_send)(struct ipcx__ep *ep, const void *buf, size_t len);
-    int (*try_recv)(struct ipcx__ep *ep, void *buf, size_t cap, size_t *lenp);
+    /* Optional fast paths for one flat buffer, where the endpoint enables them:
+     * ipcx_send / ipcx_recv hand the call over at once, its arguments checked (buf or
+     * len 0; lenp, and buf or cap 0) but nothing else done: no lock held (these keep
+     * concurrent calls on the endpoint, and the general path, apart by themselves), no
+     * deadline computed. They move one message if that needs no waiting and count it
+     * (stats adds their counts), or change nothing and return what ipcx__send_general /
+     * ipcx__recv_general answer for the same call, which handle every case. */
+    int (*fast_send)(struct ipcx__ep *ep, const void *buf, size_t len, int64_t timeout);
+    int (*fast_recv)(struct ipcx__ep *ep, void *buf, size_t cap, size_t *lenp, int64_t timeout);
     /* Zero copy (NULL: IPCX_ENOTSUP). loan reserves room for size bytes, waiting
      * until dl, and keeps the send side until commit (cancel set: send nothing);
      * view shows the next message in place and keeps the receive side until
@@ -86,7 +90,8 @@ struct ipcx__transport {
     int (*release)(struct ipcx__ep *ep, const void *buf);
     /* The endpoint's readiness fd. Called with recv_mu held. */
     int (*pollfd)(struct ipcx__ep *ep);
-    /* Fills the transport's part of st. Called with recv_mu held. */
+    /* Fills the transport's part of st (and adds what fast paths counted to st->sent and
+     * st->received, which hold the core's counts). Called with recv_mu held. */
     void (*stats)(struct ipcx__ep *ep, ipcx_stats *st);
     /* Removes the mailbox named by addr. NULL: IPCX_ENOTSUP. */
     int (*unlink)(const char *addr);
@@ -99,6 +104,10 @@ struct ipcx__transport {
     /* Releases everything. Never blocks, never fails; no other call is running. */
     void (*close)(struct ipcx__ep *ep);
 };
+
+/* ipcx_send / ipcx_recv without the fast path (core/mailbox.c): where fast paths give up. */
+int ipcx__send_general(struct ipcx__ep *ep, const void *buf, size_t len, int64_t timeout);
+int ipcx__recv_general(struct ipcx__ep *ep, void *buf, size_t cap, size_t *lenp, int64_t timeout);
 
 extern const struct ipcx__transport ipcx__transport_pipe;
 extern const struct ipcx__transport ipcx__transport_fifo;

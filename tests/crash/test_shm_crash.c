@@ -575,11 +575,10 @@ static void recv_is(ipcx_mailbox *rx, const char *want, size_t n, const char *wh
 
 /*
  * The state of a sender that died after publishing a record (its seq stored)
- * but before advancing tail: the record at tail, and, where senders take a
- * lock, the dead sender's id still in prod_lock.
+ * but before advancing tail: the record at tail, and the dead sender's id
+ * still in prod_lock.
  */
-static void forge_dead_send(struct seg_map *m, const char *payload, size_t n, uint32_t dead_id,
-                            int locked)
+static void forge_dead_send(struct seg_map *m, const char *payload, size_t n, uint32_t dead_id)
 {
     uint64_t t = atomic_load(&m->h->tail);
     uint64_t key = atomic_load((_Atomic uint64_t *)&m->h->key) & ~(uint64_t)SHM_ST_MASK;
@@ -587,8 +586,7 @@ static void forge_dead_send(struct seg_map *m, const char *payload, size_t n, ui
     memcpy(r + 1, payload, n);
     atomic_store(&r->meta, SHM_META(n, 0, (dead_id - 1) & 63u));
     atomic_store(&r->seq, (t | SHM_ST_COMMIT) ^ key);
-    if (locked)
-        atomic_store(&m->h->prod_lock, dead_id);
+    atomic_store(&m->h->prod_lock, dead_id); /* every send holds it, SPSC ones too */
 }
 
 /*
@@ -612,7 +610,7 @@ static void dead_sender_past_tail(unsigned flags)
         uint32_t id;
         holder_start(&c, &a, m.h, &slot, &id);
         kill_child(&c);
-        forge_dead_send(&m, left, nleft, id, locked);
+        forge_dead_send(&m, left, nleft, id);
         if (taken_first)
             recv_is(rx, left, nleft, "the dead sender's record, before a new sender came");
         ipcx_mailbox *tx = ep_open(m.url, IPCX_SEND, IPCX_ATTACH, 0);

@@ -14,7 +14,8 @@
  *     one mapping: this case (and (3)) is where it checks the ring itself;
  *     (1) checks the per-endpoint state and locks.
  * (3) An IPCX_F_SPSC mailbox whose one IPCX_BOTH endpoint has one sending
- *     and one receiving thread: the lock-free path.
+ *     and one receiving thread: sender and receiver never wait for each other.
+ * (4) The same endpoint shared by two sending and two receiving threads.
  * Counts are divided by IPCX_TEST_SCALE (the TSan build sets it). No sleep.
  */
 #include <criterion/criterion.h>
@@ -272,5 +273,32 @@ Test(shm_threads, spsc_one_endpoint_both_roles, .timeout = 300, .fini = sc_names
     cr_assert_eq(ipcx_unlink(url), 0);
     ipcx_mailbox *tx[1] = {both}, *rx[1] = {both};
     run_and_check("SPSC, one IPCX_BOTH endpoint", tx, 1, rx, NULL, 1, both);
+    ipcx_close(both);
+}
+
+/*
+ * (4) IPCX_F_SPSC admits one endpoint per role, but an endpoint may still be
+ * shared by threads: two sending and two receiving threads on one IPCX_BOTH
+ * endpoint. The fast paths take no endpoint lock, so only the side's lock
+ * word in the segment keeps them apart; the stats must add up the fast and
+ * the general paths' counts.
+ */
+Test(shm_threads, spsc_one_endpoint_shared_by_threads, .timeout = 300, .fini = sc_names_fini)
+{
+    char url[TH_URL_MAX];
+    new_url(url, sizeof url);
+    ipcx_mailbox *both =
+        open_ep(url, IPCX_BOTH, IPCX_CREATE_EXCL, IPCX_F_SPSC | IPCX_F_UNLINK_ON_CLOSE);
+    cr_assert_eq(ipcx_unlink(url), 0);
+    ipcx_mailbox *tx[2] = {both, both}, *rx[2] = {both, both};
+    run_and_check("SPSC, one IPCX_BOTH endpoint, 2 sending and 2 receiving threads", tx, 2, rx,
+                  NULL, 2, both);
+    uint64_t per = sc_scaled(MSGS_FULL, 600) / 2;
+    ipcx_stats st = {.struct_size = sizeof st};
+    cr_assert_eq(ipcx_get_stats(both, &st), 0);
+    cr_assert_eq(st.sent, 2 * per + 2, "sent %llu, want %llu (and 2 stop messages)",
+                 (unsigned long long)st.sent, (unsigned long long)(2 * per));
+    cr_assert_eq(st.received, 2 * per + 2, "received %llu, want %llu + 2",
+                 (unsigned long long)st.received, (unsigned long long)(2 * per));
     ipcx_close(both);
 }
