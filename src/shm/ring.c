@@ -384,31 +384,19 @@ int shm_ring_send(struct shm_ring *r, const struct iovec *iov, int niov, size_t 
     return shm_ring_send_slow(r, iov, niov, len, dl);
 }
 
-/* A fast path's rare end: wakes the other side's sleepers, then unlocks. Returns 0. */
-static __attribute__((noinline, cold)) int notify_unlock(struct shm_ring *r, _Atomic uint32_t *w,
-                                                         _Atomic uint32_t *l)
-{
-    shm_wake(r, w);
-    shm_unlock(l);
-    return 0;
-}
-
 /*
  * The fast entry point's end, with the send lock held: publishes, counts,
- * wakes a sleeping receiver if there is one, and unlocks. Returns 0. It
- * calls nothing itself: the rare wake-up is out of line and the unlock's own
- * rare wake-up a tail call.
+ * unlocks, and wakes a sleeping receiver if there is one. Returns 0. It
+ * calls nothing itself: the rare wake-ups are a tail call.
  */
-static IPCX__HOT int fast_sent_commit(struct shm_ring *r, const struct pub *p, _Atomic uint32_t *l)
+static IPCX__HOT int fast_sent_commit(struct shm_ring *r, const struct pub *p)
 {
     STORE(p->rec->meta, p->meta);
     atomic_store_explicit(&p->rec->seq, p->seq, memory_order_release);
     STORE(p->hd->tail, p->tail);
     STORE(p->hd->msgs_in, LOAD(p->hd->msgs_in) + 1);
     STORE(r->fast_sent, LOAD(r->fast_sent) + 1);
-    if (shm_notify_needed(&p->hd->data_word))
-        return notify_unlock(r, &p->hd->data_word, l);
-    return shm_unlock_ret0(l);
+    return shm_unlock_notify(r, &p->hd->prod_lock, &p->hd->data_word);
 }
 
 /* fast_send's copy of more than 64 bytes, kept out of its way; 1 (lock released): give up. */
@@ -424,7 +412,7 @@ static __attribute__((noinline)) int fast_send_big(struct shm_ring *r, const voi
     }
     struct pub p = pub_prepare(r, t, len, 0);
     copy(p.rec + 1, buf, len);
-    return fast_sent_commit(r, &p, l);
+    return fast_sent_commit(r, &p);
 }
 
 /* Where shm_ring_fast_send goes when it cannot finish inline (locked: it holds the lock). */
@@ -452,7 +440,7 @@ int shm_ring_fast_send(struct shm_ring *r, const void *buf, size_t len, int64_t 
         return fast_send_general(r, buf, len, timeout, 1);
     struct pub p = pub_prepare(r, t, len, 0);
     copy_small(p.rec + 1, buf, len);
-    return fast_sent_commit(r, &p, l);
+    return fast_sent_commit(r, &p);
 }
 
 static IPCX__COLD int shm_ring_send_slow(struct shm_ring *r, const struct iovec *iov, int niov,
@@ -810,24 +798,21 @@ static IPCX__HOT int fast_ready(const struct shm_ring *r, size_t cap, uint64_t *
     return 0;
 }
 
-/* The fast entry point's end: consumes, counts, wakes a sleeping sender, unlocks. Returns 0. */
-static IPCX__HOT int fast_received_commit(struct shm_ring *r, struct shm_hdr *hd, uint64_t next,
-                                          _Atomic uint32_t *l)
+/* The fast entry point's end: consumes, counts, unlocks, wakes a sleeping sender. Returns 0. */
+static IPCX__HOT int fast_received_commit(struct shm_ring *r, struct shm_hdr *hd, uint64_t next)
 {
     atomic_store_explicit(&hd->head, next, memory_order_release);
     STORE(hd->msgs_out, LOAD(hd->msgs_out) + 1);
     STORE(r->fast_received, LOAD(r->fast_received) + 1);
-    if (shm_notify_needed(&hd->space_word))
-        return notify_unlock(r, &hd->space_word, l);
-    return shm_unlock_ret0(l);
+    return shm_unlock_notify(r, &hd->cons_lock, &hd->space_word);
 }
 
 /* fast_recv's copy of more than 64 bytes, kept out of its way (see shm_ring_fast_send). */
 static __attribute__((noinline)) int fast_recv_big(struct shm_ring *r, uint64_t h, void *buf,
-                                                   uint64_t len, _Atomic uint32_t *l)
+                                                   uint64_t len)
 {
     copy(buf, rec_at(r, h) + 1, (size_t)len);
-    return fast_received_commit(r, r->seg.hdr, h + rec_size(len), l);
+    return fast_received_commit(r, r->seg.hdr, h + rec_size(len));
 }
 
 /* Where shm_ring_fast_recv goes when it cannot finish (locked: it holds the lock). */
@@ -853,9 +838,9 @@ int shm_ring_fast_recv(struct shm_ring *r, void *buf, size_t cap, size_t *lenp, 
     struct shm_hdr *hd = r->seg.hdr; /* before the copy, which may alias anything */
     *lenp = len;
     if (len > 64)
-        return fast_recv_big(r, h, buf, len, l);
+        return fast_recv_big(r, h, buf, len);
     copy_small(buf, rec_at(r, h) + 1, len);
-    return fast_received_commit(r, hd, h + rec_size(len), l);
+    return fast_received_commit(r, hd, h + rec_size(len));
 }
 
 static int recv_any(struct shm_ring *r, struct shm_dst *d, ipcx__deadline dl)

@@ -169,8 +169,17 @@ int shm_lock(struct shm_ring *r, _Atomic uint32_t *l, ipcx__deadline dl, int *re
     }
 }
 
-int shm_unlock_wake(_Atomic uint32_t *l)
+void shm_unlock_wake(_Atomic uint32_t *l)
 {
     ipcx__futex_wake((uint32_t *)l, 1);
+}
+
+int shm_unlock_notify_slow(struct shm_ring *r, _Atomic uint32_t *l, _Atomic uint32_t *w,
+                           uint32_t old)
+{
+    if (old & SHM_L_WAITERS)
+        shm_unlock_wake(l);
+    if (atomic_load_explicit(w, memory_order_relaxed) & (SHM_W_SLEEP | SHM_W_POLL))
+        shm_wake(r, w);
     return 0;
 }

@@ -26,17 +26,12 @@ int shm_wake(struct shm_ring *r, _Atomic uint32_t *w);
  * Returns 0, so that a fast path can end with `return shm_notify(...)` and
  * the rare wake-up is a tail call: the path itself then saves no registers.
  */
-static inline int shm_notify_needed(_Atomic uint32_t *w)
+static inline int shm_notify(struct shm_ring *r, _Atomic uint32_t *w)
 {
     /* Pairs with the fence in shm_wait: either the waiter sees what we
      * published, or we see its sleep/poll bit. */
     atomic_thread_fence(memory_order_seq_cst);
-    return (atomic_load_explicit(w, memory_order_relaxed) & (SHM_W_SLEEP | SHM_W_POLL)) != 0;
-}
-
-static inline int shm_notify(struct shm_ring *r, _Atomic uint32_t *w)
-{
-    if (shm_notify_needed(w))
+    if (atomic_load_explicit(w, memory_order_relaxed) & (SHM_W_SLEEP | SHM_W_POLL))
         return shm_wake(r, w);
     return 0;
 }
@@ -55,19 +50,48 @@ static inline int shm_lock_try(_Atomic uint32_t *l, uint32_t me)
  * the caller can repair what that owner may have left half done.
  */
 int shm_lock(struct shm_ring *r, _Atomic uint32_t *l, ipcx__deadline dl, int *recovered);
-int shm_unlock_wake(_Atomic uint32_t *l); /* returns 0 */
+void shm_unlock_wake(_Atomic uint32_t *l);
 
-/* Gives the lock back; wakes one waiter if any sleeps. Returns 0 (see shm_notify). */
-static inline int shm_unlock_ret0(_Atomic uint32_t *l)
-{
-    if (atomic_exchange_explicit(l, 0, memory_order_release) & SHM_L_WAITERS)
-        return shm_unlock_wake(l);
-    return 0;
-}
-
+/* Gives the lock back; wakes one waiter if any sleeps. */
 static inline void shm_unlock(_Atomic uint32_t *l)
 {
-    shm_unlock_ret0(l);
+    if (atomic_exchange_explicit(l, 0, memory_order_release) & SHM_L_WAITERS)
+        shm_unlock_wake(l);
+}
+
+/*
+ * A full fence right after an atomic read-modify-write. On x86 the locked
+ * instruction is one already (loads and stores are not reordered with locked
+ * instructions: Intel SDM vol. 3A, 9.2.2), which is what Linux's
+ * smp_mb__after_atomic() relies on there, so only the compiler is held back.
+ */
+static inline void shm_fence_after_rmw(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    atomic_signal_fence(memory_order_seq_cst);
+#else
+    atomic_thread_fence(memory_order_seq_cst);
+#endif
+}
+
+/* Slow half of shm_unlock_notify: wakes a lock waiter (old had the bit) and w's. Returns 0. */
+int shm_unlock_notify_slow(struct shm_ring *r, _Atomic uint32_t *l, _Atomic uint32_t *w,
+                           uint32_t old);
+
+/*
+ * A fast path's end, after it published on w's side: gives the lock l back
+ * and, the exchange serving as shm_notify's fence, checks w. Returns 0, and
+ * only a lock waiter or a sleeper or poller on w costs a call.
+ */
+static inline int shm_unlock_notify(struct shm_ring *r, _Atomic uint32_t *l, _Atomic uint32_t *w)
+{
+    uint32_t old = atomic_exchange_explicit(l, 0, memory_order_release);
+    shm_fence_after_rmw();
+    if (old & SHM_L_WAITERS)
+        return shm_unlock_notify_slow(r, l, w, old);
+    if (atomic_load_explicit(w, memory_order_relaxed) & (SHM_W_SLEEP | SHM_W_POLL))
+        return shm_unlock_notify_slow(r, l, w, 0);
+    return 0;
 }
 
 #endif
