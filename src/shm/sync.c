@@ -5,7 +5,9 @@
  * read-modify-write, issues a full fence, re-checks its condition, and only
  * then sleeps with FUTEX_WAIT on the exact value it wrote. A notifier
  * publishes, issues a full fence, and reads the word: if a bit is set it
- * clears the bits and adds SHM_W_EPOCH in one compare-and-swap, then wakes.
+ * clears the bits and adds SHM_W_EPOCH in one compare-and-swap, then wakes
+ * (a fast path's fence is the exchange that releases its lock: see
+ * shm_unlock_notify).
  * The two fences make it impossible for both sides to miss each other; the
  * epoch makes a waiter that has not reached the kernel yet return at once
  * (its expected value is stale), so clearing the bit loses no wake-up, and
