@@ -2,7 +2,8 @@
 # hotpath.sh: instructions per 64-byte send + recv on shm:// (spinning, warm, one process),
 # counted by callgrind: two runs of different lengths, the difference divided by the
 # difference in iterations, so set-up and warm-up cancel out. Repeatable, unlike timings.
-# hotpath = an IPCX_F_SPSC mailbox (no locks), hotpath-mpmc = the many-to-many one.
+# hotpath = an IPCX_F_SPSC mailbox, hotpath-mpmc = the many-to-many one (both take each side's
+# lock word: it is what makes an endpoint safe to share between threads).
 #   scripts/hotpath.sh [BUILD_DIR]      (default: build; needs valgrind and ipcx-bench)
 set -euo pipefail
 build=${1:-build}
