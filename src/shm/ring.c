@@ -277,21 +277,21 @@ static IPCX__HOT struct pub pub_prepare(const struct shm_ring *r, uint64_t t, si
     return p;
 }
 
-/* Returns 0 (a fast path returns what it returns: see shm_notify). */
-static IPCX__HOT int pub_commit(struct shm_ring *r, const struct pub *p)
+/* The stores that publish the record; the caller then wakes the receivers if they sleep. */
+static IPCX__HOT void pub_store(const struct pub *p)
 {
     STORE(p->rec->meta, p->meta);
     atomic_store_explicit(&p->rec->seq, p->seq, memory_order_release);
     STORE(p->hd->tail, p->tail);
     if (p->counts)
         STORE(p->hd->msgs_in, LOAD(p->hd->msgs_in) + 1);
-    return shm_notify(r, &p->hd->data_word);
 }
 
-static IPCX__HOT int publish(struct shm_ring *r, uint64_t t, size_t plen, unsigned flags)
+static void publish(struct shm_ring *r, uint64_t t, size_t plen, unsigned flags)
 {
     struct pub p = pub_prepare(r, t, plen, flags);
-    return pub_commit(r, &p);
+    pub_store(&p);
+    shm_notify(r, &p.hd->data_word);
 }
 
 /* Writes one record: an optional 8-byte prefix, then n bytes from the cursor. */
@@ -391,10 +391,7 @@ int shm_ring_send(struct shm_ring *r, const struct iovec *iov, int niov, size_t 
  */
 static IPCX__HOT int fast_sent_commit(struct shm_ring *r, const struct pub *p)
 {
-    STORE(p->rec->meta, p->meta);
-    atomic_store_explicit(&p->rec->seq, p->seq, memory_order_release);
-    STORE(p->hd->tail, p->tail);
-    STORE(p->hd->msgs_in, LOAD(p->hd->msgs_in) + 1);
+    pub_store(p);
     STORE(r->fast_sent, LOAD(r->fast_sent) + 1);
     return shm_unlock_notify(r, &p->hd->prod_lock, &p->hd->data_word);
 }
@@ -516,19 +513,13 @@ static int data_ready(struct shm_ring *r)
 }
 
 /* Moves head to next (after the record is read) and wakes a waiting sender. Returns 0. */
-static IPCX__HOT int consume_at(struct shm_ring *r, struct shm_hdr *hd, uint64_t next, int counts)
+static int consume(struct shm_ring *r, uint64_t next, int counts)
 {
+    struct shm_hdr *hd = r->seg.hdr;
     atomic_store_explicit(&hd->head, next, memory_order_release);
     if (counts)
-        atomic_store_explicit(&hd->msgs_out,
-                              atomic_load_explicit(&hd->msgs_out, memory_order_relaxed) + 1,
-                              memory_order_relaxed);
+        STORE(hd->msgs_out, LOAD(hd->msgs_out) + 1);
     return shm_notify(r, &hd->space_word);
-}
-
-static IPCX__HOT int consume(struct shm_ring *r, uint64_t next, int counts)
-{
-    return consume_at(r, r->seg.hdr, next, counts);
 }
 
 static void as_discard(struct shm_ring *r)

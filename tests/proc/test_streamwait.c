@@ -106,6 +106,14 @@ static void open_connected(ipcx_mailbox **rcv, ipcx_mailbox **snd, char *url, si
     cr_assert(rc == 0 && len == 2, "first recv: %s", ipcx_errname(rc));
 }
 
+/* Forks fn(url) as a sending process and starts it: its ready byte, then go. */
+static void start_sender(th_child *c, th_child_fn fn, char *url)
+{
+    cr_assert_eq(th_fork(c, fn, url), 0);
+    cr_assert_eq(th_wait_byte(c->ready_fd, 30000), 0);
+    th_signal(c->go_fd);
+}
+
 /* Receives "what" within TMO, and checks it. */
 static void recv_str(ipcx_mailbox *rcv, const char *what)
 {
@@ -151,9 +159,7 @@ ParameterizedTest(int *mode, streamwait, new_sender_while_waiting, .timeout = 60
     char url[TH_URL_MAX];
     open_connected(&rcv, &snd, url, sizeof url);
     th_child c = TH_CHILD_INIT;
-    cr_assert_eq(th_fork(&c, late_sender, url), 0);
-    cr_assert_eq(th_wait_byte(c.ready_fd, 30000), 0);
-    th_signal(c.go_fd);
+    start_sender(&c, late_sender, url);
     /* Sleeps on the first sender's idle connection; the second must wake it. */
     recv_str(rcv, "from the second");
     cr_assert_eq(th_wait_byte(c.ready_fd, 30000), 0);
@@ -221,9 +227,7 @@ ParameterizedTest(int *mode, streamwait, short_deadlines_lose_nothing, .timeout 
     open_connected(&rcv, &snd, url, sizeof url);
     ipcx_close(snd);
     th_child c = TH_CHILD_INIT;
-    cr_assert_eq(th_fork(&c, race_sender, url), 0);
-    cr_assert_eq(th_wait_byte(c.ready_fd, 30000), 0);
-    th_signal(c.go_fd);
+    start_sender(&c, race_sender, url);
     unsigned char *buf = malloc(RACE_MAX);
     cr_assert(buf);
     uint64_t next = 0, timeouts = 0;
@@ -387,9 +391,7 @@ ParameterizedTest(int *mode, streamwait, late_rest_of_large_frame, .timeout = 60
     open_connected(&rcv, &snd, url, sizeof url);
     ipcx_close(snd);
     th_child c = TH_CHILD_INIT;
-    cr_assert_eq(th_fork(&c, slow_big_sender, url), 0);
-    cr_assert_eq(th_wait_byte(c.ready_fd, 30000), 0);
-    th_signal(c.go_fd);
+    start_sender(&c, slow_big_sender, url);
     unsigned char *buf = malloc(BIG);
     cr_assert(buf);
     size_t len = 0;
