@@ -4,9 +4,9 @@
 #
 #   make / make build   deps, then a gcc Release build in build/  (build/ipcx, build/ipcx-bench,
 #                       build/lib/libipcx.{so,a}, build/tests/<dir>_test_<name>)
-#   make check          deps, then check-gcc, check-clang, check-asan, check-tsan in turn; stops
-#                       at the first failing step (`make -k check-gcc check-clang check-asan
-#                       check-tsan` runs all four and reports each)
+#   make check          deps, then check-gcc, check-clang (shm timing perturbed), check-asan,
+#                       check-tsan in turn; stops at the first failing step (`make -k check-gcc
+#                       check-clang check-asan check-tsan` runs all four and reports each)
 #   make demo           build, then `ipcx recv` and `ipcx send` pass one message between two processes
 #   make test           ctest in build/ (no deps, no other builds)
 #   make bench          deps --bench, build, run build/ipcx bench --report report $(BENCH_ARGS)
@@ -76,10 +76,12 @@ check-gcc: configure
 	$(BUILD) build -j$(JOBS)
 	$(CTEST_RUN) build
 
-# (2) clang, Debug (asserts on), every test.
+# (2) clang, Debug (asserts on), every test, with the shm engine's timing perturbed at each
+# protocol step (IPCX_SHM_PERTURB, src/shm/perturb.h): the rare interleavings, every run.
 check-clang:
-	@echo "== check (2/4): clang Debug in build-clang/"
-	$(CONFIGURE) -B build-clang -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug
+	@echo "== check (2/4): clang Debug, shm timing perturbed, in build-clang/"
+	$(CONFIGURE) -B build-clang -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
+		-DIPCX_SHM_PERTURB=ON
 	$(BUILD) build-clang -j$(JOBS)
 	$(CTEST_RUN) build-clang
 

@@ -29,6 +29,7 @@
 
 #include "os/alloc.h"
 #include "os/shmem.h"
+#include "shm/perturb.h"
 #include "shm/sync.h"
 
 /* The fast paths are inlined into the entry points; the general paths stay out of their way. */
@@ -161,6 +162,7 @@ static int rec_check(const struct shm_ring *r, uint64_t h, const struct shm_rec 
                      struct rec_view *v)
 {
     uint64_t s = atomic_load_explicit(&rec->seq, memory_order_acquire);
+    SHM_PERTURB();
     uint64_t room = r->seg.ring_size - (h & r->seg.mask) - sizeof(struct shm_rec);
     uint64_t meta = LOAD(rec->meta);
     v->len = SHM_META_LEN(meta);
@@ -196,6 +198,7 @@ static int drop_oldest(struct shm_ring *r, ipcx__deadline dl)
     if (rc == IPCX_EAGAIN)
         rc = IPCX_ECORRUPT; /* full, yet nothing published at head: not a ring we wrote */
     if (rc == 0) {
+        SHM_PERTURB();
         atomic_store_explicit(&hd->head, h + v.size, memory_order_release);
         if (!v.pad) {
             atomic_fetch_add_explicit(&hd->msgs_out, 1, memory_order_relaxed);
@@ -213,6 +216,7 @@ static int reserve(struct shm_ring *r, uint64_t need, ipcx__deadline dl, uint64_
     uint64_t size = r->seg.ring_size;
     for (;;) {
         uint64_t t = atomic_load_explicit(&hd->tail, memory_order_relaxed);
+        SHM_PERTURB();
         if (t & (SHM_ALIGN - 1))
             return IPCX_ECORRUPT;
         uint64_t off = t & r->seg.mask;
@@ -241,6 +245,7 @@ static int reserve(struct shm_ring *r, uint64_t need, ipcx__deadline dl, uint64_
             atomic_store_explicit(&p->seq, seq_of(r, t, SHM_ST_PAD), memory_order_release);
             t += pad;
             atomic_store_explicit(&hd->tail, t, memory_order_relaxed);
+            SHM_PERTURB();
         }
         *tp = t;
         return 0;
@@ -280,9 +285,13 @@ static IPCX__HOT struct pub pub_prepare(const struct shm_ring *r, uint64_t t, si
 /* The stores that publish the record; the caller then wakes the receivers if they sleep. */
 static IPCX__HOT void pub_store(const struct pub *p)
 {
+    SHM_PERTURB();
     STORE(p->rec->meta, p->meta);
+    SHM_PERTURB();
     atomic_store_explicit(&p->rec->seq, p->seq, memory_order_release);
+    SHM_PERTURB();
     STORE(p->hd->tail, p->tail);
+    SHM_PERTURB();
     if (p->counts)
         STORE(p->hd->msgs_in, LOAD(p->hd->msgs_in) + 1);
 }
@@ -308,6 +317,7 @@ static int put(struct shm_ring *r, struct gather *g, size_t n, unsigned flags,
         memcpy(p, prefix, 8);
         p += 8;
     }
+    SHM_PERTURB();
     gather_copy(g, p, n);
     publish(r, t, plen, flags);
     return 0;
@@ -348,6 +358,7 @@ static void prod_unlock(struct shm_ring *r)
 static IPCX__HOT int fast_room(const struct shm_ring *r, uint64_t need, uint64_t *tp)
 {
     uint64_t t = LOAD(r->seg.hdr->tail);
+    SHM_PERTURB();
     if ((t & (SHM_ALIGN - 1)) || (t & r->seg.mask) + need > r->seg.ring_size ||
         t + need - r->head_cache > r->seg.ring_size)
         return 1;
@@ -516,7 +527,9 @@ static int data_ready(struct shm_ring *r)
 static int consume(struct shm_ring *r, uint64_t next, int counts)
 {
     struct shm_hdr *hd = r->seg.hdr;
+    SHM_PERTURB();
     atomic_store_explicit(&hd->head, next, memory_order_release);
+    SHM_PERTURB();
     if (counts)
         STORE(hd->msgs_out, LOAD(hd->msgs_out) + 1);
     return shm_notify(r, &hd->space_word);
@@ -659,6 +672,7 @@ static int recv_locked(struct shm_ring *r, struct shm_dst *d, ipcx__deadline dl)
             }
             if ((rc = dst_for(d, v.len, &dst)) < 0)
                 return rc;
+            SHM_PERTURB();
             copy(dst, p, v.len);
             consume(r, h + v.size, 1);
             if (d->alloc)
@@ -777,6 +791,7 @@ static IPCX__HOT int fast_ready(const struct shm_ring *r, size_t cap, uint64_t *
     if ((h & (SHM_ALIGN - 1)) ||
         atomic_load_explicit(&rec->seq, memory_order_acquire) != seq_of(r, h, SHM_ST_COMMIT))
         return 1;
+    SHM_PERTURB();
     uint64_t meta = LOAD(rec->meta);
     uint64_t len = SHM_META_LEN(meta);
     /* The ring bound is what memory safety needs; a length over chunk_max that fits is
@@ -792,7 +807,9 @@ static IPCX__HOT int fast_ready(const struct shm_ring *r, size_t cap, uint64_t *
 /* The fast entry point's end: consumes, counts, unlocks, wakes a sleeping sender. Returns 0. */
 static IPCX__HOT int fast_received_commit(struct shm_ring *r, struct shm_hdr *hd, uint64_t next)
 {
+    SHM_PERTURB();
     atomic_store_explicit(&hd->head, next, memory_order_release);
+    SHM_PERTURB();
     STORE(hd->msgs_out, LOAD(hd->msgs_out) + 1);
     STORE(r->fast_received, LOAD(r->fast_received) + 1);
     return shm_unlock_notify(r, &hd->cons_lock, &hd->space_word);

@@ -23,6 +23,7 @@
 #include <ipcx.h>
 
 #include "os/shmem.h"
+#include "shm/perturb.h"
 
 #define LOCK_SPINS     256
 #define LOCK_SLICE_NS  (10 * IPCX_MSEC) /* how often a lock waiter checks its owner is alive */
@@ -107,6 +108,7 @@ int shm_wait(struct shm_ring *r, _Atomic uint32_t *w, int (*ready)(struct shm_ri
                 continue;
             v |= SHM_W_SLEEP;
         }
+        SHM_PERTURB();
         atomic_thread_fence(memory_order_seq_cst);
         if (ready(r))
             return 0;

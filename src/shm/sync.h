@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "shm/perturb.h"
 #include "shm/ring.h"
 
 /* Waits until ready(r) or dl: spins for r->spin_ns, then sleeps on w. */
@@ -28,6 +29,7 @@ int shm_wake(struct shm_ring *r, _Atomic uint32_t *w);
  */
 static inline int shm_notify(struct shm_ring *r, _Atomic uint32_t *w)
 {
+    SHM_PERTURB();
     /* Pairs with the fence in shm_wait: either the waiter sees what we
      * published, or we see its sleep/poll bit. */
     atomic_thread_fence(memory_order_seq_cst);
@@ -85,8 +87,10 @@ int shm_unlock_notify_slow(struct shm_ring *r, _Atomic uint32_t *l, _Atomic uint
  */
 static inline int shm_unlock_notify(struct shm_ring *r, _Atomic uint32_t *l, _Atomic uint32_t *w)
 {
+    SHM_PERTURB();
     uint32_t old = atomic_exchange_explicit(l, 0, memory_order_release);
     shm_fence_after_rmw();
+    SHM_PERTURB();
     if (old & SHM_L_WAITERS)
         return shm_unlock_notify_slow(r, l, w, old);
     if (atomic_load_explicit(w, memory_order_relaxed) & (SHM_W_SLEEP | SHM_W_POLL))
