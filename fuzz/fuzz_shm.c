@@ -209,7 +209,7 @@ static void op(struct ctx *c, struct in *in, int geometry)
             len |= (uint64_t)in_u16(in) << 16;
         unsigned flags = in_u8(in) & 7u;
         struct shm_rec *r = (struct shm_rec *)(ring + (pos & (RING - 1)));
-        atomic_store(&r->meta, SHM_META(len, flags, in_u8(in) % 64));
+        atomic_store(&r->meta, SHM_META(len, flags) | (uint64_t)in_u8(in) << 48);
         if (flags & SHM_R_FIRST) { /* the total length, where the chunk's payload starts */
             uint64_t total = in_u8(in) & 1 ? in_u64(in) : in_u16(in) * 4u;
             if ((pos & (RING - 1)) + 24 <= RING)

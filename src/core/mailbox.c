@@ -234,7 +234,7 @@ int ipcx_recv(ipcx_mailbox *mb, void *buf, size_t cap, size_t *lenp, int64_t tim
 {
     struct ipcx__ep *ep = (struct ipcx__ep *)mb;
     /* recv_try is set only where this endpoint receives. */
-    if (ep && ep->recv_try && lenp && (buf || !cap))
+    if (ep && atomic_load_explicit(&ep->recv_try, memory_order_relaxed) && lenp && (buf || !cap))
         return ep->tp->fast_recv(ep, buf, cap, lenp, timeout);
     return ipcx__recv_general(ep, buf, cap, lenp, timeout);
 }

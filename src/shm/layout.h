@@ -57,16 +57,15 @@
 
 struct shm_rec {
     _Atomic uint64_t seq;
-    _Atomic uint64_t meta; /* SHM_META(len, flags, slot): one store, one load */
+    _Atomic uint64_t meta; /* SHM_META(len, flags): one store, one load */
 };
 
-/* meta: payload bytes of this record (bits 0-31), SHM_R_* flags (32-47), sender's slot (48-63). */
-#define SHM_META(len, flags, slot)                                                                 \
-    ((uint64_t)(uint32_t)(len) | (uint64_t)(uint16_t)(flags) << 32 |                               \
-     (uint64_t)(uint16_t)(slot) << 48)
-#define SHM_META_LEN(m)    ((uint32_t)(m))
-#define SHM_META_FLAGS(m)  ((unsigned)((m) >> 32) & 0xffffu)
-#define SHM_META_FLAG_BITS ((uint64_t)0xffff << 32)
+/* meta: payload bytes of this record (bits 0-31), SHM_R_* flags (32-47), 0 (48-63: written 0,
+ * ignored on reading; the sender's slot until nothing was found to need it). */
+#define SHM_META(len, flags) ((uint64_t)(uint32_t)(len) | (uint64_t)(uint16_t)(flags) << 32)
+#define SHM_META_LEN(m)      ((uint32_t)(m))
+#define SHM_META_FLAGS(m)    ((unsigned)((m) >> 32) & 0xffffu)
+#define SHM_META_FLAG_BITS   ((uint64_t)0xffff << 32)
 
 /* Wait word: an event count. Bit 0: a waiter sleeps (or is about to); bit 1: a
  * pollfd is armed; the rest counts wake-ups, so that a waiter that read the

@@ -241,7 +241,7 @@ static int reserve(struct shm_ring *r, uint64_t need, ipcx__deadline dl, uint64_
         }
         if (pad) {
             struct shm_rec *p = rec_at(r, t);
-            STORE(p->meta, SHM_META(pad - sizeof(struct shm_rec), 0, r->seg.slot));
+            STORE(p->meta, SHM_META(pad - sizeof(struct shm_rec), 0));
             atomic_store_explicit(&p->seq, seq_of(r, t, SHM_ST_PAD), memory_order_release);
             t += pad;
             atomic_store_explicit(&hd->tail, t, memory_order_relaxed);
@@ -275,7 +275,7 @@ static IPCX__HOT struct pub pub_prepare(const struct shm_ring *r, uint64_t t, si
         .hd = r->seg.hdr,
         .rec = rec_at(r, t),
         .seq = seq_of(r, t, SHM_ST_COMMIT),
-        .meta = SHM_META(plen, flags, r->seg.slot),
+        .meta = SHM_META(plen, flags),
         .tail = t + rec_size(plen),
         .counts = !(flags & SHM_R_CHUNK) || (flags & SHM_R_LAST),
     };
@@ -781,12 +781,13 @@ int shm_ring_release(struct shm_ring *r, const void *buf)
 
 /*
  * Whether the record at head is a whole message, published, that fits cap:
- * 0 with its position and length, or 1 (the general path decides). With the
- * receive lock held.
+ * 0 with the record, its position and its length, or 1 (the general path
+ * decides). With the receive lock held.
  */
-static IPCX__HOT int fast_ready(const struct shm_ring *r, size_t cap, uint64_t *hp, uint64_t *lenp)
+static IPCX__HOT int fast_ready(const struct shm_ring *r, struct shm_hdr *hd, size_t cap,
+                                struct shm_rec **recp, uint64_t *hp, uint64_t *lenp)
 {
-    uint64_t h = LOAD(r->seg.hdr->head);
+    uint64_t h = LOAD(hd->head);
     struct shm_rec *rec = rec_at(r, h);
     if ((h & (SHM_ALIGN - 1)) ||
         atomic_load_explicit(&rec->seq, memory_order_acquire) != seq_of(r, h, SHM_ST_COMMIT))
@@ -794,11 +795,13 @@ static IPCX__HOT int fast_ready(const struct shm_ring *r, size_t cap, uint64_t *
     SHM_PERTURB();
     uint64_t meta = LOAD(rec->meta);
     uint64_t len = SHM_META_LEN(meta);
-    /* The ring bound is what memory safety needs; a length over chunk_max that fits is
-     * a peer's protocol error the general path reports. */
-    if (SHM_META_FLAGS(meta) || len > cap || len > r->seg.max_msg ||
+    /* Flags (or the reserved bits above them) mean the general path. The ring bound is
+     * what memory safety needs; a length over chunk_max that fits is a peer's protocol
+     * error the general path reports. */
+    if ((meta >> 32) != 0 || len > cap || len > r->seg.max_msg ||
         (h & r->seg.mask) + sizeof(struct shm_rec) + len > r->seg.ring_size)
         return 1;
+    *recp = rec;
     *hp = h;
     *lenp = len;
     return 0;
@@ -816,10 +819,10 @@ static IPCX__HOT int fast_received_commit(struct shm_ring *r, struct shm_hdr *hd
 }
 
 /* fast_recv's copy of more than 64 bytes, kept out of its way (see shm_ring_fast_send). */
-static __attribute__((noinline)) int fast_recv_big(struct shm_ring *r, uint64_t h, void *buf,
-                                                   uint64_t len)
+static __attribute__((noinline)) int fast_recv_big(struct shm_ring *r, const struct shm_rec *rec,
+                                                   uint64_t h, void *buf, uint64_t len)
 {
-    copy(buf, rec_at(r, h) + 1, (size_t)len);
+    copy(buf, rec + 1, (size_t)len);
     return fast_received_commit(r, r->seg.hdr, h + rec_size(len));
 }
 
@@ -835,20 +838,19 @@ static __attribute__((noinline)) int fast_recv_general(struct shm_ring *r, void 
 /* Like shm_ring_fast_send, it calls nothing for up to 64 bytes. */
 int shm_ring_fast_recv(struct shm_ring *r, void *buf, size_t cap, size_t *lenp, int64_t timeout)
 {
-    _Atomic uint32_t *l = &r->seg.hdr->cons_lock;
     uint64_t h, len;
-    /* A pollfd's doorbell is re-armed by the general path only. Our own view or a large
-     * message half assembled keeps the lock, so the attempt fails. */
-    if (atomic_load_explicit(&r->rx_slow, memory_order_relaxed) || !shm_lock_try(l, r->seg.id))
+    struct shm_rec *rec;
+    /* Our own view or a large message half assembled keeps the lock, so the attempt fails.
+     * (While a pollfd is in use the transport does not call us: see shm_ring_pollfd.) */
+    if (!shm_lock_try(&r->seg.hdr->cons_lock, r->seg.id))
         return fast_recv_general(r, buf, cap, lenp, timeout, 0);
-    if (fast_ready(r, cap, &h, &len))
+    if (fast_ready(r, r->seg.hdr, cap, &rec, &h, &len))
         return fast_recv_general(r, buf, cap, lenp, timeout, 1);
-    struct shm_hdr *hd = r->seg.hdr; /* before the copy, which may alias anything */
     *lenp = len;
     if (len > 64)
-        return fast_recv_big(r, h, buf, len);
-    copy_small(buf, rec_at(r, h) + 1, len);
-    return fast_received_commit(r, hd, h + rec_size(len));
+        return fast_recv_big(r, rec, h, buf, len);
+    copy_small(buf, rec + 1, len);
+    return fast_received_commit(r, r->seg.hdr, h + rec_size(len));
 }
 
 static int recv_any(struct shm_ring *r, struct shm_dst *d, ipcx__deadline dl)
@@ -891,7 +893,6 @@ int shm_ring_pollfd(struct shm_ring *r)
         if (fd < 0)
             return fd;
         r->bell_fd = fd;
-        atomic_store_explicit(&r->rx_slow, 1, memory_order_relaxed);
         atomic_store(&sl->bell, 1);
     }
     atomic_store(&sl->armed, 1);

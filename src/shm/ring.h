@@ -25,7 +25,6 @@ struct shm_ring {
     uint64_t head_cache; /* the sender's last view of head */
     uint64_t want_end;   /* a waiting sender needs head >= want_end - ring_size */
     int cons_held;       /* this endpoint keeps cons_lock across calls (mid-message) */
-    _Atomic int rx_slow; /* a pollfd is in use: receives take the general path (re-arming) */
     unsigned watch_role; /* pairs: the peer's role; a wait that finds it gone is IPCX_EPIPE */
     /* Messages the fast entry points moved (the core counts the others); written under
      * the side's lock word, read by stats from any thread. */
@@ -85,7 +84,9 @@ int shm_ring_send(struct shm_ring *r, const struct iovec *iov, int niov, size_t 
  * bytes that fits at tail now; fast_recv the next message if it is
  * published, whole and fits cap. Either counts it and returns 0; otherwise
  * it changes nothing and returns what the general path set by
- * shm_ring_set_general answers for the same call (a tail call).
+ * shm_ring_set_general answers for the same call (a tail call). fast_recv
+ * must not be called once shm_ring_pollfd has been: the doorbell is re-armed
+ * by the general path only.
  */
 int shm_ring_fast_send(struct shm_ring *r, const void *buf, size_t len, int64_t timeout);
 int shm_ring_fast_recv(struct shm_ring *r, void *buf, size_t cap, size_t *lenp, int64_t timeout);
@@ -114,7 +115,8 @@ int shm_ring_commit(struct shm_ring *r, const void *buf, size_t len, int cancel)
 int shm_ring_view(struct shm_ring *r, const void **bufp, size_t *lenp, ipcx__deadline dl);
 int shm_ring_release(struct shm_ring *r, const void *buf);
 
-/* The doorbell fd: readable while a message waits (or after a spurious ring). */
+/* The doorbell fd: readable while a message waits (or after a spurious ring). From the
+ * first call on, receives must take the general path (shm_ring_recv). */
 int shm_ring_pollfd(struct shm_ring *r);
 
 /* Messages waiting, and the other live endpoints by role (for ipcx_get_stats' peers_now). */

@@ -73,7 +73,7 @@ static void adopt(struct ipcx__ep *ep, const struct shm_ring *r)
     if ((ep->role & IPCX_SEND) && !(r->seg.flags & SHM_F_OVERWRITE))
         ep->send_try_lim =
             (size_t)(r->seg.chunk_max < r->seg.max_msg ? r->seg.chunk_max : r->seg.max_msg) + 1;
-    ep->recv_try = (ep->role & IPCX_RECV) != 0;
+    atomic_store_explicit(&ep->recv_try, (ep->role & IPCX_RECV) != 0, memory_order_relaxed);
     struct shm_ep *e = (struct shm_ep *)ep;
     e->rx = &e->ring[e->pair];
     for (int i = 0; i <= e->pair; i++)
@@ -168,6 +168,8 @@ static int shm_release(struct ipcx__ep *ep, const void *buf)
 
 static int shm_pollfd(struct ipcx__ep *ep)
 {
+    /* The doorbell is re-armed by the general receive path only: no fast receives from now. */
+    atomic_store_explicit(&ep->recv_try, 0, memory_order_relaxed);
     return shm_ring_pollfd(rx_of(ep));
 }
 

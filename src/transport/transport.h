@@ -11,6 +11,7 @@
 #define IPCX_TRANSPORT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
@@ -41,9 +42,10 @@ struct ipcx__ep {
     uint64_t received; /* under recv_mu */
     /* The fast paths (fast_send, fast_recv below), enabled by the transport's open or
      * pair: a send of len < send_try_lim goes to fast_send; recv_try set, every
-     * ipcx_recv goes to fast_recv. 0 (as ep_alloc leaves them): never used. */
+     * ipcx_recv goes to fast_recv. 0 (as ep_alloc leaves them): never used. A
+     * transport may clear recv_try later, from any thread (shm's pollfd does). */
     size_t send_try_lim;
-    int recv_try;
+    _Atomic int recv_try;
 };
 
 /* Where a received message goes: the caller's buffer, or one the transport allocates. */

@@ -584,7 +584,7 @@ static void forge_dead_send(struct seg_map *m, const char *payload, size_t n, ui
     uint64_t key = atomic_load((_Atomic uint64_t *)&m->h->key) & ~(uint64_t)SHM_ST_MASK;
     struct shm_rec *r = (struct shm_rec *)(m->seg + SHM_HDR + (t & (SC_RING - 1)));
     memcpy(r + 1, payload, n);
-    atomic_store(&r->meta, SHM_META(n, 0, (dead_id - 1) & 63u));
+    atomic_store(&r->meta, SHM_META(n, 0));
     atomic_store(&r->seq, (t | SHM_ST_COMMIT) ^ key);
     atomic_store(&m->h->prod_lock, dead_id); /* every send holds it, SPSC ones too */
 }

@@ -395,11 +395,11 @@ Test(shm, corrupted_records_are_errors_not_crashes)
     unsigned char *seg = mmap(NULL, 8192 + 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     cr_assert(seg != MAP_FAILED);
     struct shm_rec *r0 = (struct shm_rec *)(seg + 8192);
-    atomic_store(&r0->meta, SHM_META(0xfffffff0u, 0, 0)); /* far beyond the ring */
+    atomic_store(&r0->meta, SHM_META(0xfffffff0u, 0)); /* far beyond the ring */
     char b[64];
     size_t len = 0;
     cr_assert_eq(ipcx_recv(rx, b, sizeof b, &len, 0), IPCX_ECORRUPT);
-    atomic_store(&r0->meta, SHM_META(4u, 0, 0));
+    atomic_store(&r0->meta, SHM_META(4u, 0));
     recv_is(rx, "good", 4);
     struct shm_hdr *h = (struct shm_hdr *)seg;
     atomic_store(&h->head, 8u); /* misaligned */
