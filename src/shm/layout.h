@@ -60,8 +60,8 @@ struct shm_rec {
     _Atomic uint64_t meta; /* SHM_META(len, flags): one store, one load */
 };
 
-/* meta: payload bytes of this record (bits 0-31), SHM_R_* flags (32-47), 0 (48-63: written 0,
- * ignored on reading; the sender's slot until nothing was found to need it). */
+/* meta: payload bytes of this record (bits 0-31), SHM_R_* flags (32-47); bits 48-63 are
+ * reserved: written 0, ignored when read (earlier builds put the sender's slot there, unread). */
 #define SHM_META(len, flags) ((uint64_t)(uint32_t)(len) | (uint64_t)(uint16_t)(flags) << 32)
 #define SHM_META_LEN(m)      ((uint32_t)(m))
 #define SHM_META_FLAGS(m)    ((unsigned)((m) >> 32) & 0xffffu)
