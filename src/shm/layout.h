@@ -65,7 +65,6 @@ struct shm_rec {
 #define SHM_META(len, flags) ((uint64_t)(uint32_t)(len) | (uint64_t)(uint16_t)(flags) << 32)
 #define SHM_META_LEN(m)      ((uint32_t)(m))
 #define SHM_META_FLAGS(m)    ((unsigned)((m) >> 32) & 0xffffu)
-#define SHM_META_FLAG_BITS   ((uint64_t)0xffff << 32)
 
 /* Wait word: an event count. Bit 0: a waiter sleeps (or is about to); bit 1: a
  * pollfd is armed; the rest counts wake-ups, so that a waiter that read the

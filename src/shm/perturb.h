@@ -22,17 +22,22 @@
 #include "os/os.h"
 #include "os/shmem.h"
 
-/* One step in 32 stops: half of them yield the CPU, half spin 0..4095 pauses. */
+/*
+ * One step in 32 stops: half of them yield the CPU, half spin 0..4095 pauses.
+ * Each stop mixes the clock into the state, so threads and fork()ed children
+ * (which start from their parent's state) soon stop at different steps.
+ */
 static inline void shm_perturb(void)
 {
     static _Thread_local uint64_t x;
-    if (x == 0) /* a different sequence per thread and per process */
+    if (x == 0)
         x = ((uint64_t)(uintptr_t)&x ^ (uint64_t)ipcx__now_ns()) | 1u;
     x ^= x << 13;
     x ^= x >> 7;
     x ^= x << 17;
     if ((x & 31) != 0)
         return;
+    x = (x ^ (uint64_t)ipcx__now_ns()) | 1u;
     if (x & 32) {
         sched_yield();
         return;

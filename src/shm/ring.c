@@ -784,10 +784,10 @@ int shm_ring_release(struct shm_ring *r, const void *buf)
  * 0 with the record, its position and its length, or 1 (the general path
  * decides). With the receive lock held.
  */
-static IPCX__HOT int fast_ready(const struct shm_ring *r, struct shm_hdr *hd, size_t cap,
-                                struct shm_rec **recp, uint64_t *hp, uint64_t *lenp)
+static IPCX__HOT int fast_ready(const struct shm_ring *r, size_t cap, struct shm_rec **recp,
+                                uint64_t *hp, uint64_t *lenp)
 {
-    uint64_t h = LOAD(hd->head);
+    uint64_t h = LOAD(r->seg.hdr->head);
     struct shm_rec *rec = rec_at(r, h);
     if ((h & (SHM_ALIGN - 1)) ||
         atomic_load_explicit(&rec->seq, memory_order_acquire) != seq_of(r, h, SHM_ST_COMMIT))
@@ -844,7 +844,7 @@ int shm_ring_fast_recv(struct shm_ring *r, void *buf, size_t cap, size_t *lenp, 
      * (While a pollfd is in use the transport does not call us: see shm_ring_pollfd.) */
     if (!shm_lock_try(&r->seg.hdr->cons_lock, r->seg.id))
         return fast_recv_general(r, buf, cap, lenp, timeout, 0);
-    if (fast_ready(r, r->seg.hdr, cap, &rec, &h, &len))
+    if (fast_ready(r, cap, &rec, &h, &len))
         return fast_recv_general(r, buf, cap, lenp, timeout, 1);
     *lenp = len;
     if (len > 64)
