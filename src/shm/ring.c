@@ -561,16 +561,47 @@ static int dst_for(struct shm_dst *d, uint64_t len, unsigned char **out)
     return 0;
 }
 
+/*
+ * A chunked message assembled in our own memory starts with room for at most
+ * twice the ring and grows as its chunks arrive: the announced total comes
+ * from another process, and a peer that announces a terabyte and sends one
+ * chunk must cost us what it sent, not a terabyte (or an IPCX_ENOMEM that
+ * would keep its chunk first in line for ever).
+ */
+static uint64_t as_start(const struct shm_ring *r, uint64_t total)
+{
+    uint64_t most = 2 * r->seg.ring_size;
+    return total < most ? total : most;
+}
+
+/* Room in our assembly buffer for n more bytes (got + n <= total): it doubles, up to total. */
+static int as_room(struct shm_ring *r, uint64_t n)
+{
+    uint64_t need = r->as.got + n;
+    if (need <= r->as.cap)
+        return 0;
+    uint64_t cap = r->as.cap < r->as.total / 2 ? 2 * r->as.cap : r->as.total;
+    if (cap < need)
+        cap = need;
+    unsigned char *p = ipcx__realloc(r->as.dst, (size_t)cap);
+    if (!p)
+        return IPCX_ENOMEM; /* the chunk stays first in line; the assembly is kept */
+    r->as.dst = p;
+    r->as.cap = cap;
+    return 0;
+}
+
 /* Deadline passed mid-message: keep what we have in our own memory, not the caller's. */
 static int as_park(struct shm_ring *r)
 {
     if (r->as.own)
         return 0;
-    unsigned char *p = ipcx__malloc(r->as.total ? (size_t)r->as.total : 1);
+    unsigned char *p = ipcx__malloc(r->as.got ? (size_t)r->as.got : 1);
     if (!p)
         return IPCX_ENOMEM;
-    memcpy(p, r->as.dst, (size_t)r->as.got);
+    copy(p, r->as.dst, (size_t)r->as.got);
     r->as.dst = p;
+    r->as.cap = r->as.got;
     r->as.own = 1;
     return 0;
 }
@@ -606,11 +637,13 @@ static int take_chunk(struct shm_ring *r, struct shm_dst *d, const unsigned char
         if (total > r->seg.max_msg || total < len - 8u)
             return IPCX_EPEERPROTO;
         unsigned char *dst;
-        int rc = dst_for(d, total, &dst);
+        uint64_t cap = d->alloc ? as_start(r, total) : total;
+        int rc = dst_for(d, cap, &dst); /* (for the caller's buffer, cap is total) */
         if (rc < 0)
             return rc;
         r->as.dst = dst;
         r->as.total = total;
+        r->as.cap = cap;
         r->as.own = d->alloc;
         r->as.active = 1;
         p += 8;
@@ -622,7 +655,13 @@ static int take_chunk(struct shm_ring *r, struct shm_dst *d, const unsigned char
         as_discard(r);
         return IPCX_EPEERPROTO;
     }
-    copy(r->as.dst + r->as.got, p, len);
+    if (r->as.own) {
+        int rc = as_room(r, len);
+        if (rc < 0)
+            return rc;
+    }
+    if (len) /* an empty message may be assembled at the caller's NULL: no arithmetic on it */
+        copy(r->as.dst + r->as.got, p, len);
     r->as.got += len;
     return 0;
 }
@@ -796,8 +835,8 @@ static IPCX__HOT int fast_ready(const struct shm_ring *r, size_t cap, struct shm
     uint64_t meta = LOAD(rec->meta);
     uint64_t len = SHM_META_LEN(meta);
     /* Flags (or the reserved bits above them) mean the general path. The ring bound is
-     * what memory safety needs; a length over chunk_max that fits is a peer's protocol
-     * error the general path reports. */
+     * what memory safety needs; a record over max_msg is the general path's to drop and
+     * count. */
     if ((meta >> 32) != 0 || len > cap || len > r->seg.max_msg ||
         (h & r->seg.mask) + sizeof(struct shm_rec) + len > r->seg.ring_size)
         return 1;

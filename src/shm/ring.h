@@ -38,6 +38,7 @@ struct shm_ring {
         unsigned char *dst; /* where the message is assembled */
         uint64_t total;     /* its announced length */
         uint64_t got;       /* bytes so far */
+        uint64_t cap;       /* bytes dst holds: total, or less while ours (it grows) */
         int own;            /* dst is ours (malloc), not the caller's */
         int active;
     } as;

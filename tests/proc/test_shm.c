@@ -414,6 +414,55 @@ Test(shm, corrupted_records_are_errors_not_crashes)
     ipcx_close(tx);
 }
 
+/*
+ * A forged first chunk that announces the largest message the mailbox allows
+ * (a terabyte) and brings 16 bytes: a receive that allocates must cost what
+ * arrived, not fail with IPCX_ENOMEM (which would keep the chunk first in line
+ * for ever), and the next real message must still arrive.
+ */
+Test(shm, announced_total_is_not_allocated_up_front)
+{
+    struct name n;
+    name_new(&n);
+    ipcx_opts o = IPCX_OPTS_INIT;
+    ipcx_mailbox *rx = NULL, *tx = NULL;
+    o.role = IPCX_RECV;
+    o.create = IPCX_CREATE;
+    o.flags = IPCX_F_UNLINK_ON_CLOSE;
+    o.buffer_size = 4096;
+    o.max_msg = (size_t)1 << 40;
+    cr_assert_eq(ipcx_open(&rx, n.url, &o), 0);
+    o.role = IPCX_SEND;
+    o.create = IPCX_ATTACH;
+    cr_assert_eq(ipcx_open(&tx, n.url, &o), 0);
+    int fd = open(n.path, O_RDWR);
+    unsigned char *seg = mmap(NULL, 8192 + 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    cr_assert(seg != MAP_FAILED);
+    struct shm_hdr *h = (struct shm_hdr *)seg;
+    struct shm_rec *r0 = (struct shm_rec *)(seg + 8192);
+    uint64_t total = ((uint64_t)1 << 40) - 1, key = h->key & ~(uint64_t)SHM_ST_MASK;
+    memcpy(r0 + 1, &total, 8);
+    memset((unsigned char *)(r0 + 1) + 8, 0xab, 16);
+    atomic_store(&r0->meta, SHM_META(24u, SHM_R_CHUNK | SHM_R_FIRST));
+    atomic_store(&r0->seq, (0u | SHM_ST_COMMIT) ^ key);
+    atomic_store(&h->tail, 48u); /* the record's 16 + 24 bytes, rounded up to 16 */
+    void *p = NULL;
+    size_t len = 0;
+    int rc = ipcx_recv_alloc(rx, &p, &len, 0);
+    cr_assert_eq(rc, IPCX_EAGAIN, "the rest of a terabyte has not come: %s", ipcx_errname(rc));
+    cr_assert_eq(ipcx_send(tx, "next", 4, TMO), 0);
+    cr_assert_eq(ipcx_recv_alloc(rx, &p, &len, TMO), 0);
+    cr_assert(len == 4 && memcmp(p, "next", 4) == 0, "the next message, whole");
+    ipcx_free(p);
+    ipcx_stats st = {.struct_size = sizeof st};
+    cr_assert_eq(ipcx_get_stats(rx, &st), 0);
+    cr_assert(st.peers_dropped >= 1, "the torn message was not counted");
+    munmap(seg, 8192 + 4096);
+    close(fd);
+    ipcx_close(tx);
+    ipcx_close(rx);
+}
+
 /* A fork()ed child that closes the endpoints it inherited must not release the parent's. */
 static int close_inherited(void *argp, int ready_fd, int go_fd)
 {

@@ -1,10 +1,12 @@
 /*
  * test_alloc.c: walks an allocation failure over every allocation of an
  * open / send / receive / close cycle, for a pipe pair and for a UNIX
- * mailbox. Each failure must come back as IPCX_ENOMEM with no side effect:
- * nothing leaked (the ASan build checks), no message lost or duplicated.
+ * mailbox, and over the receive of a shm message larger than the ring. Each
+ * failure must come back as IPCX_ENOMEM with no side effect: nothing leaked
+ * (the ASan build checks), no message lost or duplicated.
  */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -80,4 +82,75 @@ Test(alloc, unix_cycle)
     while (!cycle(n, url))
         n++;
     cr_expect_gt(n, 3);
+}
+
+/* The shm walk's sender: one message larger than the ring, from its own thread. */
+struct big {
+    ipcx_mailbox *tx;
+    const unsigned char *msg;
+    size_t len;
+    int rc;
+};
+
+static void *big_send(void *arg)
+{
+    struct big *b = arg;
+    b->rc = ipcx_send(b->tx, b->msg, b->len, 10 * IPCX_SEC);
+    return NULL;
+}
+
+/*
+ * A message of about fifty chunks received with ipcx_recv_alloc while the nth
+ * allocation from the first receive on fails (the assembly buffer grows as the
+ * chunks arrive): IPCX_ENOMEM keeps the chunk first in line and what was
+ * assembled, so calling again gets the whole message. Returns 1 once n is past
+ * every allocation.
+ */
+static int shm_big_cycle(long n, const char *url)
+{
+    enum { LEN = 50000 };
+    static unsigned char msg[LEN];
+    for (size_t i = 0; i < LEN; i++)
+        msg[i] = (unsigned char)(i * 13u + (i >> 8) + (size_t)n);
+    ipcx_opts o = IPCX_OPTS_INIT;
+    ipcx_mailbox *rx, *tx;
+    o.role = IPCX_RECV;
+    o.create = IPCX_CREATE_EXCL;
+    o.flags = IPCX_F_UNLINK_ON_CLOSE;
+    o.buffer_size = 4096;
+    cr_assert_eq(ipcx_open(&rx, url, &o), 0);
+    o.role = IPCX_SEND;
+    o.create = IPCX_ATTACH;
+    cr_assert_eq(ipcx_open(&tx, url, &o), 0);
+    struct big b = {tx, msg, LEN, 1};
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, big_send, &b), 0);
+    ipcx__alloc_fail_at(n);
+    void *m = NULL;
+    size_t len = 0;
+    int rc, failures = 0;
+    while ((rc = ipcx_recv_alloc(rx, &m, &len, 10 * IPCX_SEC)) == IPCX_ENOMEM)
+        failures++;
+    int done = ipcx__alloc_fail_left() > 0;
+    ipcx__alloc_fail_at(0);
+    cr_assert_eq(rc, 0, "n=%ld recv: %s", n, ipcx_errname(rc));
+    cr_assert_leq(failures, 1, "n=%ld: one planned failure, %d IPCX_ENOMEM", n, failures);
+    cr_assert(len == LEN && memcmp(m, msg, LEN) == 0, "n=%ld: the message differs", n);
+    ipcx_free(m);
+    pthread_join(th, NULL);
+    cr_assert_eq(b.rc, 0, "n=%ld send: %s", n, ipcx_errname(b.rc));
+    cr_assert_eq(ipcx_recv(rx, msg, LEN, &len, 0), IPCX_EAGAIN, "n=%ld: a second message", n);
+    ipcx_close(tx);
+    ipcx_close(rx);
+    return done;
+}
+
+Test(alloc, shm_large_message_receive)
+{
+    char url[64];
+    snprintf(url, sizeof url, "shm://ipcx-alloc-%d", (int)getpid());
+    long n = 1;
+    while (!shm_big_cycle(n, url))
+        n++;
+    cr_expect_gt(n, 3, "the assembly grows: the walk must have failed some of its allocations");
 }
