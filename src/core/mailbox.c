@@ -199,7 +199,7 @@ int ipcx_send(ipcx_mailbox *mb, const void *buf, size_t len, int64_t timeout)
      * send_try_lim is 0 unless this endpoint sends, and at most max_msg + 1, so
      * send_common's checks hold already. Both are tail calls: no frame here. */
     if (ep && len < ep->send_try_lim && (buf || !len))
-        return ep->tp->fast_send(ep, buf, len, timeout);
+        return ep->fast_send(ep->fast_tx, buf, len, timeout);
     return ipcx__send_general(ep, buf, len, timeout);
 }
 
@@ -233,9 +233,11 @@ __attribute__((noinline)) int ipcx__recv_general(struct ipcx__ep *ep, void *buf,
 int ipcx_recv(ipcx_mailbox *mb, void *buf, size_t cap, size_t *lenp, int64_t timeout)
 {
     struct ipcx__ep *ep = (struct ipcx__ep *)mb;
-    /* recv_try is set only where this endpoint receives. */
-    if (ep && atomic_load_explicit(&ep->recv_try, memory_order_relaxed) && lenp && (buf || !cap))
-        return ep->tp->fast_recv(ep, buf, cap, lenp, timeout);
+    /* fast_rx is set only where this endpoint receives. */
+    void *rx;
+    if (ep && (rx = atomic_load_explicit(&ep->fast_rx, memory_order_relaxed)) && lenp &&
+        (buf || !cap))
+        return ep->fast_recv(rx, buf, cap, lenp, timeout);
     return ipcx__recv_general(ep, buf, cap, lenp, timeout);
 }
 

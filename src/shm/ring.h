@@ -79,7 +79,8 @@ int shm_ring_pair(struct shm_ring *tx, struct shm_ring *rx, const struct shm_geo
 int shm_ring_send(struct shm_ring *r, const struct iovec *iov, int niov, size_t len,
                   ipcx__deadline dl);
 /*
- * The fast entry points, for ipcx_send / ipcx_recv of one flat buffer,
+ * The fast entry points, for ipcx_send / ipcx_recv of one flat buffer (ring
+ * is the struct shm_ring: the ops table points here, with no adaptor),
  * callable from any thread without the endpoint's locks (the side's lock
  * word keeps calls apart). fast_send moves a message of len <= chunk_max
  * bytes that fits at tail now; fast_recv the next message if it is
@@ -89,8 +90,8 @@ int shm_ring_send(struct shm_ring *r, const struct iovec *iov, int niov, size_t 
  * must not be called once shm_ring_pollfd has been: the doorbell is re-armed
  * by the general path only.
  */
-int shm_ring_fast_send(struct shm_ring *r, const void *buf, size_t len, int64_t timeout);
-int shm_ring_fast_recv(struct shm_ring *r, void *buf, size_t cap, size_t *lenp, int64_t timeout);
+int shm_ring_fast_send(void *ring, const void *buf, size_t len, int64_t timeout);
+int shm_ring_fast_recv(void *ring, void *buf, size_t cap, size_t *lenp, int64_t timeout);
 void shm_ring_set_general(struct shm_ring *r, void *owner,
                           int (*send_general)(void *owner, const void *buf, size_t len,
                                               int64_t timeout),

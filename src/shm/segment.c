@@ -93,6 +93,7 @@ static int seg_adopt(struct shm_seg *s, uint64_t fsize)
     s->ring_size = ring_size;
     s->mask = ring_size - 1;
     s->key = h->key & ~(uint64_t)SHM_ST_MASK;
+    s->key_commit = s->key | SHM_ST_COMMIT;
     s->nonce = h->nonce;
     s->flags = flags;
     s->chunk_max = ring_size / 4 - sizeof(struct shm_rec);

@@ -178,11 +178,12 @@ void shm_unlock_wake(_Atomic uint32_t *l)
     ipcx__futex_wake((uint32_t *)l, 1);
 }
 
-int shm_unlock_notify_slow(struct shm_ring *r, _Atomic uint32_t *l, _Atomic uint32_t *w,
-                           uint32_t old)
+int shm_unlock_notify_slow(struct shm_ring *r, enum shm_side side, uint32_t old)
 {
+    struct shm_hdr *hd = r->seg.hdr;
+    _Atomic uint32_t *w = shm_side_notifies(hd, side);
     if (old & SHM_L_WAITERS)
-        shm_unlock_wake(l);
+        shm_unlock_wake(shm_side_lock(hd, side));
     if (atomic_load_explicit(w, memory_order_relaxed) & (SHM_W_SLEEP | SHM_W_POLL))
         shm_wake(r, w);
     return 0;

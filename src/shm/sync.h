@@ -76,25 +76,45 @@ static inline void shm_fence_after_rmw(void)
 #endif
 }
 
-/* Slow half of shm_unlock_notify: wakes a lock waiter (old had the bit) and w's. Returns 0. */
-int shm_unlock_notify_slow(struct shm_ring *r, _Atomic uint32_t *l, _Atomic uint32_t *w,
-                           uint32_t old);
+/*
+ * The fast paths' sides: each holds its lock word while it works and then
+ * notifies the other side's waiters (a sender: prod_lock, then data_word; a
+ * receiver: cons_lock, then space_word).
+ */
+enum shm_side { SHM_SEND_SIDE, SHM_RECV_SIDE };
+
+static inline _Atomic uint32_t *shm_side_lock(struct shm_hdr *hd, enum shm_side side)
+{
+    return side == SHM_RECV_SIDE ? &hd->cons_lock : &hd->prod_lock;
+}
+
+static inline _Atomic uint32_t *shm_side_notifies(struct shm_hdr *hd, enum shm_side side)
+{
+    return side == SHM_RECV_SIDE ? &hd->space_word : &hd->data_word;
+}
+
+/* Slow half of shm_unlock_notify: wakes a lock waiter (old had the bit) and the side's
+ * sleepers and pollers. Returns 0. */
+int shm_unlock_notify_slow(struct shm_ring *r, enum shm_side side, uint32_t old);
 
 /*
- * A fast path's end, after it published on w's side: gives the lock l back
- * and, the exchange serving as shm_notify's fence, checks w. Returns 0, and
- * only a lock waiter or a sleeper or poller on w costs a call.
+ * A fast path's end: gives its side's lock back and, the exchange serving as
+ * shm_notify's fence, checks the word the side notifies. Returns 0, and only
+ * a lock waiter or a sleeper or poller costs a call. The side is a constant
+ * at each call, so both words are addressed off hd, and the slow half finds
+ * them itself: the fast path computes no arguments for a call it rarely makes.
  */
-static inline int shm_unlock_notify(struct shm_ring *r, _Atomic uint32_t *l, _Atomic uint32_t *w)
+static inline int shm_unlock_notify(struct shm_ring *r, struct shm_hdr *hd, enum shm_side side)
 {
     SHM_PERTURB();
-    uint32_t old = atomic_exchange_explicit(l, 0, memory_order_release);
+    uint32_t old = atomic_exchange_explicit(shm_side_lock(hd, side), 0, memory_order_release);
     shm_fence_after_rmw();
     SHM_PERTURB();
     if (old & SHM_L_WAITERS)
-        return shm_unlock_notify_slow(r, l, w, old);
-    if (atomic_load_explicit(w, memory_order_relaxed) & (SHM_W_SLEEP | SHM_W_POLL))
-        return shm_unlock_notify_slow(r, l, w, 0);
+        return shm_unlock_notify_slow(r, side, old);
+    if (atomic_load_explicit(shm_side_notifies(hd, side), memory_order_relaxed) &
+        (SHM_W_SLEEP | SHM_W_POLL))
+        return shm_unlock_notify_slow(r, side, 0);
     return 0;
 }
 

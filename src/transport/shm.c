@@ -73,9 +73,13 @@ static void adopt(struct ipcx__ep *ep, const struct shm_ring *r)
     if ((ep->role & IPCX_SEND) && !(r->seg.flags & SHM_F_OVERWRITE))
         ep->send_try_lim =
             (size_t)(r->seg.chunk_max < r->seg.max_msg ? r->seg.chunk_max : r->seg.max_msg) + 1;
-    atomic_store_explicit(&ep->recv_try, (ep->role & IPCX_RECV) != 0, memory_order_relaxed);
     struct shm_ep *e = (struct shm_ep *)ep;
     e->rx = &e->ring[e->pair];
+    ep->fast_send = shm_ring_fast_send; /* a record at tail if there is room now */
+    ep->fast_tx = tx_of(ep);
+    ep->fast_recv = shm_ring_fast_recv; /* the record at head if it is whole and fits */
+    atomic_store_explicit(&ep->fast_rx, (ep->role & IPCX_RECV) ? e->rx : NULL,
+                          memory_order_relaxed);
     for (int i = 0; i <= e->pair; i++)
         shm_ring_set_general(&e->ring[i], ep, shm_send_general, shm_recv_general);
 }
@@ -131,16 +135,6 @@ static int shm_send(struct ipcx__ep *ep, const struct iovec *iov, int niov, size
     return shm_ring_send(tx_of(ep), iov, niov, len, dl);
 }
 
-static int shm_fast_send(struct ipcx__ep *ep, const void *buf, size_t len, int64_t timeout)
-{
-    return shm_ring_fast_send(tx_of(ep), buf, len, timeout);
-}
-
-static int shm_fast_recv(struct ipcx__ep *ep, void *buf, size_t cap, size_t *lenp, int64_t timeout)
-{
-    return shm_ring_fast_recv(rx_of(ep), buf, cap, lenp, timeout);
-}
-
 static int shm_recv(struct ipcx__ep *ep, struct ipcx__rbuf *rb, ipcx__deadline dl)
 {
     return shm_ring_recv(rx_of(ep), rb->buf, rb->cap, &rb->len, rb->alloc ? &rb->buf : NULL, dl);
@@ -169,7 +163,7 @@ static int shm_release(struct ipcx__ep *ep, const void *buf)
 static int shm_pollfd(struct ipcx__ep *ep)
 {
     /* The doorbell is re-armed by the general receive path only: no fast receives from now. */
-    atomic_store_explicit(&ep->recv_try, 0, memory_order_relaxed);
+    atomic_store_explicit(&ep->fast_rx, NULL, memory_order_relaxed);
     return shm_ring_pollfd(rx_of(ep));
 }
 
@@ -243,18 +237,16 @@ const struct ipcx__transport ipcx__transport_shm = {
     .scheme = "shm",
     .caps = IPCX__CAP_OPEN | IPCX__CAP_PAIR | IPCX__CAP_BOTH | IPCX__CAP_OVERWRITE,
     .ep_size = sizeof(struct shm_ep),
-    .open = shm_open_ep,        /* creates or attaches; may wait up to 200 ms for a creator */
-    .pair = shm_pair,           /* two anonymous SPSC rings (memfd); each end watches the other */
-    .send = shm_send,           /* spins, then sleeps on a futex up to the deadline; send_mu held */
-    .recv = shm_recv,           /* the same; recv_mu held */
-    .fast_send = shm_fast_send, /* a record at tail if there is room now; no endpoint lock */
-    .fast_recv = shm_fast_recv, /* the record at head if it is whole and fits; the same */
-    .loan = shm_loan,           /* a record reserved in the ring; send side kept until commit */
-    .commit = shm_commit,       /* publishes it, or cancels; never blocks */
-    .view = shm_view,           /* the next record in place; receive side kept until release */
-    .release = shm_release,     /* consumes it; never blocks */
-    .pollfd = shm_pollfd,       /* a doorbell socket, rung only while armed */
-    .stats = shm_stats,         /* live endpoints from the registry's kernel locks */
+    .open = shm_open_ep,    /* creates or attaches; may wait up to 200 ms for a creator */
+    .pair = shm_pair,       /* two anonymous SPSC rings (memfd); each end watches the other */
+    .send = shm_send,       /* spins, then sleeps on a futex up to the deadline; send_mu held */
+    .recv = shm_recv,       /* the same; recv_mu held */
+    .loan = shm_loan,       /* a record reserved in the ring; send side kept until commit */
+    .commit = shm_commit,   /* publishes it, or cancels; never blocks */
+    .view = shm_view,       /* the next record in place; receive side kept until release */
+    .release = shm_release, /* consumes it; never blocks */
+    .pollfd = shm_pollfd,   /* a doorbell socket, rung only while armed */
+    .stats = shm_stats,     /* live endpoints from the registry's kernel locks */
     .unlink = shm_unlink_name,
     .inspect = shm_inspect, /* read-only: maps the header, asks the kernel who holds it */
     .list = shm_list,       /* every /dev/shm/ipcx.* */

@@ -40,12 +40,27 @@ struct ipcx__ep {
     ipcx__mutex recv_mu;
     uint64_t sent;     /* under send_mu (the fast paths count their own: see stats) */
     uint64_t received; /* under recv_mu */
-    /* The fast paths (fast_send, fast_recv below), enabled by the transport's open or
-     * pair: a send of len < send_try_lim goes to fast_send; recv_try set, every
-     * ipcx_recv goes to fast_recv. 0 (as ep_alloc leaves them): never used. A
-     * transport may clear recv_try later, from any thread (shm's pollfd does). */
+    /*
+     * Optional fast paths for one flat buffer, which a transport's open or pair
+     * enables: a send of len < send_try_lim goes to fast_send(fast_tx, ...); while
+     * fast_rx is set, every ipcx_recv goes to fast_recv(fast_rx, ...). fast_tx and
+     * fast_rx are the transport's own objects (what its fast paths work on), and the
+     * functions sit here rather than in the ops table, so that a call reaches them in
+     * one indirect jump with nothing to adapt. ipcx_send / ipcx_recv hand the call over
+     * at once, its arguments checked (buf or len 0; lenp, and buf or cap 0) but nothing
+     * else done: no lock held (the fast paths keep concurrent calls on the endpoint,
+     * and the general path, apart by themselves), no deadline computed. They move one
+     * message if that needs no waiting and count it (stats adds their counts), or
+     * change nothing and return what ipcx__send_general / ipcx__recv_general answer
+     * for the same call, which handle every case. 0 and NULL (as ep_alloc leaves
+     * them): not used. A transport may clear fast_rx later, from any thread (shm's
+     * pollfd does).
+     */
     size_t send_try_lim;
-    _Atomic int recv_try;
+    int (*fast_send)(void *fast_tx, const void *buf, size_t len, int64_t timeout);
+    void *fast_tx;
+    int (*fast_recv)(void *fast_rx, void *buf, size_t cap, size_t *lenp, int64_t timeout);
+    void *_Atomic fast_rx;
 };
 
 /* Where a received message goes: the caller's buffer, or one the transport allocates. */
@@ -72,15 +87,6 @@ struct ipcx__transport {
     /* Receives one message into rb, waiting until dl. Called with recv_mu held.
      * On IPCX_EMSGSIZE sets rb->len and keeps the message first in line. */
     int (*recv)(struct ipcx__ep *ep, struct ipcx__rbuf *rb, ipcx__deadline dl);
-    /* Optional fast paths for one flat buffer, where the endpoint enables them:
-     * ipcx_send / ipcx_recv hand the call over at once, its arguments checked (buf or
-     * len 0; lenp, and buf or cap 0) but nothing else done: no lock held (these keep
-     * concurrent calls on the endpoint, and the general path, apart by themselves), no
-     * deadline computed. They move one message if that needs no waiting and count it
-     * (stats adds their counts), or change nothing and return what ipcx__send_general /
-     * ipcx__recv_general answer for the same call, which handle every case. */
-    int (*fast_send)(struct ipcx__ep *ep, const void *buf, size_t len, int64_t timeout);
-    int (*fast_recv)(struct ipcx__ep *ep, void *buf, size_t cap, size_t *lenp, int64_t timeout);
     /* Zero copy (NULL: IPCX_ENOTSUP). loan reserves room for size bytes, waiting
      * until dl, and keeps the send side until commit (cancel set: send nothing);
      * view shows the next message in place and keeps the receive side until
