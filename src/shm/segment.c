@@ -155,7 +155,11 @@ static int seg_create(struct shm_seg *s, const struct shm_geom *g)
         return fd;
     s->fd = fd;
     s->created = 1;
-    int rc = seg_build(s, g);
+    /* Taken at once, not after the build (truncate, map, format): a mailbox nobody holds is
+     * stale to `ipcx rm --stale`, which a test running beside ours removed while we built it. */
+    int rc = ipcx__ofd_lock(s->fd, SHM_LOCK_ATTACH, 0);
+    if (rc == 0)
+        rc = seg_build(s, g);
     if (rc < 0) {
         ipcx__shm_unlink(s->name);
         s->created = 0;

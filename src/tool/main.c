@@ -676,6 +676,8 @@ static int ls_one(const ipcx_mailbox_info *m, void *arg)
         return 0;
     if (c->remove) {
         int rc = ipcx_unlink(m->url);
+        if (rc == IPCX_ENOENT && c->only_stale)
+            return 0; /* removed by someone else since it was listed: gone, as asked */
         if (rc < 0) {
             fprintf(stderr, "ipcx rm: %s: %s\n", m->url, ipcx_strerror(rc));
             c->failed++;

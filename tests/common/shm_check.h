@@ -24,11 +24,14 @@
 #define IPCX_TEST_SHM_CHECK_H
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #include "harness.h"
+#include "shm/layout.h"
 
 #define SC_RING      4096u              /* buffer_size of every test mailbox */
 #define SC_MAXSZ     (3u * SC_RING)     /* largest message: 12 KiB */
@@ -359,6 +362,53 @@ static inline void sc_verify(struct sc_report *const *reps, int nrep, uint32_t n
                         (unsigned long long)q, sc_size(s, q));
             }
     free(last);
+}
+
+/*
+ * A read-only view of a test mailbox's segment ("shm://name", an SC_RING
+ * ring), taken while it still has a name, for a post-mortem; NULL if it
+ * cannot be mapped. sc_seg_dump writes the hot words it shows.
+ */
+static inline const void *sc_seg_map(const char *url)
+{
+    char path[2 * TH_URL_MAX];
+    snprintf(path, sizeof path, "/dev/shm/ipcx.%s", url + 6);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    void *p = mmap(NULL, SHM_HDR + SC_RING, PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static inline void sc_seg_unmap(const void *seg)
+{
+    if (seg)
+        munmap((void *)seg, SHM_HDR + SC_RING);
+}
+
+static inline void sc_seg_dump(char *buf, size_t cap, const void *seg)
+{
+    const struct shm_hdr *h = seg;
+    if (!seg) {
+        snprintf(buf, cap, " [segment not mapped]");
+        return;
+    }
+    uint64_t head = atomic_load(&h->head), tail = atomic_load(&h->tail);
+    uint64_t key = h->key & ~(uint64_t)SHM_ST_MASK;
+    const struct shm_rec *rec =
+        (const void *)((const unsigned char *)seg + SHM_HDR + (head & (SC_RING - 1)));
+    uint64_t s = atomic_load(&rec->seq) ^ key, meta = atomic_load(&rec->meta);
+    snprintf(buf, cap,
+             " [segment: head %llu tail %llu; record at head: position %lld from head, state %llu,"
+             " len %u, flags %#x; prod_lock %#x cons_lock %#x data_word %#x space_word %#x;"
+             " msgs in %llu out %llu]",
+             (unsigned long long)head, (unsigned long long)tail,
+             (long long)((s & ~(uint64_t)SHM_ST_MASK) - head),
+             (unsigned long long)(s & SHM_ST_MASK), SHM_META_LEN(meta), SHM_META_FLAGS(meta),
+             atomic_load(&h->prod_lock), atomic_load(&h->cons_lock), atomic_load(&h->data_word),
+             atomic_load(&h->space_word), (unsigned long long)atomic_load(&h->msgs_in),
+             (unsigned long long)atomic_load(&h->msgs_out));
 }
 
 #endif /* IPCX_TEST_SHM_CHECK_H */

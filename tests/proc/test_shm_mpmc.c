@@ -135,27 +135,6 @@ static int mp_receiver(void *argp, int ready_fd, int go_fd)
     return 0;
 }
 
-/* A stall's post-mortem: the hot words of the segment, read through the test's own mapping. */
-static void seg_dump(char *buf, size_t cap, const void *seg)
-{
-    const struct shm_hdr *h = seg;
-    uint64_t head = atomic_load(&h->head), tail = atomic_load(&h->tail);
-    uint64_t key = h->key & ~(uint64_t)SHM_ST_MASK;
-    const struct shm_rec *rec =
-        (const void *)((const unsigned char *)seg + SHM_HDR + (head & (SC_RING - 1)));
-    uint64_t s = atomic_load(&rec->seq) ^ key, meta = atomic_load(&rec->meta);
-    snprintf(buf, cap,
-             " [segment: head %llu tail %llu; record at head: position %lld from head, state %llu,"
-             " len %u, flags %#x; prod_lock %#x cons_lock %#x data_word %#x space_word %#x;"
-             " msgs in %llu out %llu]",
-             (unsigned long long)head, (unsigned long long)tail,
-             (long long)((s & ~(uint64_t)SHM_ST_MASK) - head),
-             (unsigned long long)(s & SHM_ST_MASK), SHM_META_LEN(meta), SHM_META_FLAGS(meta),
-             atomic_load(&h->prod_lock), atomic_load(&h->cons_lock), atomic_load(&h->data_word),
-             atomic_load(&h->space_word), (unsigned long long)atomic_load(&h->msgs_in),
-             (unsigned long long)atomic_load(&h->msgs_out));
-}
-
 static void kill_all(th_child *k, int n)
 {
     for (int i = 0; i < n; i++)
@@ -227,12 +206,7 @@ static void mpmc(uint32_t nsend, uint32_t nrecv, int spsc)
             snprintf(err, sizeof err, "sender %u did not start (%d)", i, rc);
     }
     /* A read-only view of the segment, for a post-mortem if the run stalls. */
-    void *seg = MAP_FAILED;
-    int sfd = open(path, O_RDONLY | O_CLOEXEC);
-    if (sfd >= 0) {
-        seg = mmap(NULL, SHM_HDR + SC_RING, PROT_READ, MAP_SHARED, sfd, 0);
-        close(sfd);
-    }
+    const void *seg = sc_seg_map(run.url);
     /* Everyone is attached: the name can go now, so nothing is left behind whatever happens. */
     int unlinked = ipcx_unlink(run.url);
     struct stat stbuf;
@@ -273,10 +247,9 @@ static void mpmc(uint32_t nsend, uint32_t nrecv, int spsc)
                      (unsigned long long)atomic_load(&run.rep[i]->n));
     }
     int64_t el = th_now_ns() - t0;
-    if (err[0] && seg != MAP_FAILED) /* before the kill: the state the stall left */
-        seg_dump(err + strlen(err), sizeof err - strlen(err), seg);
-    if (seg != MAP_FAILED)
-        munmap(seg, SHM_HDR + SC_RING);
+    if (err[0]) /* before the kill: the state the stall left */
+        sc_seg_dump(err + strlen(err), sizeof err - strlen(err), seg);
+    sc_seg_unmap(seg);
     kill_all(snd, MAXPROC);
     kill_all(rcv, MAXPROC);
     if (ctl)
