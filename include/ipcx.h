@@ -278,6 +278,15 @@ IPCX_API int ipcx_get_stats(ipcx_mailbox *mb, ipcx_stats *st);
  */
 IPCX_API int ipcx_unlink(const char *url);
 
+/*
+ * Removes the name of a stale shm:// mailbox, one that no process has open.
+ * The check and the removal are one step for processes opening it at the same
+ * time (they wait for it, then find no mailbox or make a new one), so a
+ * mailbox in use is never removed. Errors: IPCX_EBUSY (in use), IPCX_ENOENT,
+ * IPCX_ENOTSUP (not shm://), IPCX_EBADURL, IPCX_EINVAL.
+ */
+IPCX_API int ipcx_unlink_stale(const char *url);
+
 /* What ipcx_inspect and ipcx_list tell about a mailbox (transports that keep
  * state of their own: shm). */
 typedef struct ipcx_mailbox_info {

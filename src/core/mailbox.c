@@ -394,6 +394,16 @@ int ipcx_unlink(const char *url)
     return tp->unlink ? tp->unlink(addr) : IPCX_ENOTSUP;
 }
 
+int ipcx_unlink_stale(const char *url)
+{
+    const struct ipcx__transport *tp;
+    const char *addr;
+    int rc = lookup(url, &tp, &addr);
+    if (rc < 0)
+        return rc;
+    return tp->unlink_stale ? tp->unlink_stale(addr) : IPCX_ENOTSUP;
+}
+
 int ipcx_inspect(const char *url, ipcx_mailbox_info *info)
 {
     const struct ipcx__transport *tp;

@@ -18,6 +18,7 @@
 #include "os/shmem.h"
 
 #define ATTACH_PATIENCE_NS (200 * IPCX_MSEC) /* a creator still initialising */
+#define OPEN_TRIES         100               /* looks at a name being removed as we open it */
 
 int shm_seg_name_ok(const char *name)
 {
@@ -148,20 +149,36 @@ static int seg_build(struct shm_seg *s, const struct shm_geom *g)
     return seg_adopt(s, SHM_HDR + ring_size);
 }
 
+/* With the attach byte held: 1 if the name still names the object s->fd has open. */
+static int seg_still_named(const struct shm_seg *s)
+{
+    uint64_t dev, ino, mdev, mino;
+    return ipcx__fd_stat(s->fd, NULL, &mdev, &mino, NULL, NULL) == 0 &&
+           ipcx__shm_stat(s->name, &dev, &ino) == 0 && dev == mdev && ino == mino;
+}
+
+/* Removes the name if it is still ours (never a namesake someone made since). */
+static void seg_unlink_if_ours(const struct shm_seg *s)
+{
+    if (seg_still_named(s))
+        ipcx__shm_unlink(s->name);
+}
+
 static int seg_create(struct shm_seg *s, const struct shm_geom *g)
 {
     int fd = ipcx__shm_create(s->name, g->mode);
     if (fd < 0)
         return fd;
     s->fd = fd;
-    s->created = 1;
-    /* Taken at once, not after the build (truncate, map, format): a mailbox nobody holds is
-     * stale to `ipcx rm --stale`, which a test running beside ours removed while we built it. */
+    /* Held at once, not after the build (truncate, map, format): a mailbox nobody holds is
+     * stale, and shm_seg_unlink_stale may remove it. If a remover holds the byte already, it
+     * found our new name unheld and removes it: IPCX_EAGAIN, the caller looks again. */
     int rc = ipcx__ofd_lock(s->fd, SHM_LOCK_ATTACH, 0);
-    if (rc == 0)
-        rc = seg_build(s, g);
-    if (rc < 0) {
-        ipcx__shm_unlink(s->name);
+    if (rc < 0)
+        return rc;
+    s->created = 1;
+    if ((rc = seg_build(s, g)) < 0) {
+        seg_unlink_if_ours(s);
         s->created = 0;
     }
     return rc;
@@ -209,6 +226,46 @@ static int seg_claim_slot(struct shm_seg *s, unsigned role)
     return IPCX_EBUSY; /* the role locks go with the descriptor, which the caller closes */
 }
 
+/*
+ * One attempt of shm_seg_open: create or attach, and hold the attach byte
+ * shared. IPCX_EAGAIN: the name was being removed as we opened it (a remover
+ * or a last closer held the byte, or the name no longer names what we
+ * opened): the caller drops what it took and looks again.
+ */
+static int seg_open_once(struct shm_seg *s, const struct shm_geom *want, unsigned create)
+{
+    int rc = IPCX_ENOENT;
+    if (create != IPCX_ATTACH)
+        rc = seg_create(s, want);
+    if (rc == IPCX_EEXIST && create == IPCX_CREATE)
+        rc = IPCX_ENOENT; /* someone else made it: attach */
+    if (rc == IPCX_ENOENT && create != IPCX_CREATE_EXCL) {
+        if ((rc = ipcx__shm_attach(s->name, 1)) >= 0) {
+            s->fd = rc;
+            rc = seg_map(s, ATTACH_PATIENCE_NS);
+            if (rc == 0)
+                rc = ipcx__ofd_lock(s->fd, SHM_LOCK_ATTACH, 0);
+        } else if (rc == IPCX_ENOENT && create == IPCX_CREATE) {
+            rc = IPCX_EAGAIN; /* it existed a moment ago and was removed since: create it */
+        }
+    }
+    if (rc == 0 && !seg_still_named(s))
+        rc = IPCX_EAGAIN;
+    return rc;
+}
+
+/* What a failed attempt took, given back (its locks go with the descriptor). */
+static void seg_drop(struct shm_seg *s)
+{
+    ipcx__unmap(s->hdr, s->map_size);
+    if (s->fd >= 0)
+        ipcx__fd_close(s->fd);
+    s->hdr = NULL;
+    s->map_size = 0;
+    s->fd = -1;
+    s->created = 0;
+}
+
 int shm_seg_open(struct shm_seg *s, const char *name, const struct shm_geom *want, unsigned create,
                  unsigned role)
 {
@@ -218,22 +275,19 @@ int shm_seg_open(struct shm_seg *s, const char *name, const struct shm_geom *wan
     int rc = shm_seg_object(s->name, sizeof s->name, name);
     if (rc < 0)
         return rc;
-    rc = IPCX_ENOENT;
-    if (create != IPCX_ATTACH)
-        rc = seg_create(s, want);
-    if (rc == IPCX_EEXIST && create == IPCX_CREATE)
-        rc = IPCX_ENOENT; /* someone else made it: attach below */
-    if (rc == IPCX_ENOENT && create != IPCX_CREATE_EXCL) {
-        if ((rc = ipcx__shm_attach(s->name, 1)) >= 0) {
-            s->fd = rc;
-            rc = seg_map(s, ATTACH_PATIENCE_NS);
-        }
+    /* A removal holds the byte for microseconds; a name removed under us is looked up again. */
+    for (int tries = 1;; tries++) {
+        rc = seg_open_once(s, want, create);
+        if (rc != IPCX_EAGAIN || tries == OPEN_TRIES)
+            break;
+        seg_drop(s);
+        ipcx__sleep_ns(10 * IPCX_USEC);
     }
-    if (rc == 0 && (rc = ipcx__ofd_lock(s->fd, SHM_LOCK_ATTACH, 0)) == 0)
+    if (rc == 0)
         rc = seg_claim_slot(s, role);
     if (rc < 0) {
         if (s->created)
-            ipcx__shm_unlink(s->name);
+            seg_unlink_if_ours(s);
         s->created = 0;
         shm_seg_close(s);
     }
@@ -295,13 +349,8 @@ void shm_seg_close(struct shm_seg *s)
      * that opened it decides whether it was the last one and removes the name.
      */
     if (shm_seg_owned(s) && s->fd >= 0 && s->hdr && (s->flags & SHM_F_UNLINK_LAST) &&
-        ipcx__ofd_lock(s->fd, SHM_LOCK_ATTACH, 1) == 0) {
-        /* Nobody else holds the segment. Remove the name only if it is still ours. */
-        uint64_t dev, ino, mdev, mino;
-        if (ipcx__fd_stat(s->fd, NULL, &mdev, &mino, NULL, NULL) == 0 &&
-            ipcx__shm_stat(s->name, &dev, &ino) == 0 && dev == mdev && ino == mino)
-            ipcx__shm_unlink(s->name);
-    }
+        ipcx__ofd_lock(s->fd, SHM_LOCK_ATTACH, 1) == 0)
+        seg_unlink_if_ours(s); /* nobody else holds the segment */
     ipcx__unmap(s->hdr, s->map_size);
     if (s->fd >= 0)
         ipcx__fd_close(s->fd);
@@ -315,6 +364,24 @@ int shm_seg_unlink(const char *name)
     char obj[256];
     int rc = shm_seg_object(obj, sizeof obj, name);
     return rc < 0 ? rc : ipcx__shm_unlink(obj);
+}
+
+int shm_seg_unlink_stale(const char *name)
+{
+    struct shm_seg s;
+    memset(&s, 0, sizeof s);
+    int rc = shm_seg_object(s.name, sizeof s.name, name);
+    if (rc < 0)
+        return rc;
+    if ((s.fd = ipcx__shm_attach(s.name, 1)) < 0)
+        return s.fd;
+    rc = ipcx__ofd_lock(s.fd, SHM_LOCK_ATTACH, 1);
+    if (rc == IPCX_EAGAIN)
+        rc = IPCX_EBUSY; /* an endpoint holds it: live */
+    else if (rc == 0)
+        rc = seg_still_named(&s) ? ipcx__shm_unlink(s.name) : IPCX_ENOENT;
+    ipcx__fd_close(s.fd); /* and with it the lock: an opener that found it held looks again */
+    return rc;
 }
 
 int shm_seg_owner_alive(const struct shm_seg *s, uint32_t id)

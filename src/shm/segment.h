@@ -87,6 +87,14 @@ int shm_seg_each(int (*fn)(const char *name, void *arg), void *arg);
 
 /* Removes mailbox `name`'s segment name; endpoints already open keep working. */
 int shm_seg_unlink(const char *name);
+/*
+ * Removes the name only if no endpoint holds the segment: it takes the attach
+ * byte's lock exclusively (IPCX_EBUSY if anyone holds it shared), checks that
+ * the name is still the object it opened, and unlinks while holding the lock.
+ * An opener that raced it waits for the lock and finds the name gone (see
+ * shm_seg_open).
+ */
+int shm_seg_unlink_stale(const char *name);
 
 /* 1 if the endpoint whose lock id is id still holds its slot. */
 int shm_seg_owner_alive(const struct shm_seg *s, uint32_t id);

@@ -675,9 +675,11 @@ static int ls_one(const ipcx_mailbox_info *m, void *arg)
     if (c->only_stale && !m->stale)
         return 0;
     if (c->remove) {
-        int rc = ipcx_unlink(m->url);
-        if (rc == IPCX_ENOENT && c->only_stale)
-            return 0; /* removed by someone else since it was listed: gone, as asked */
+        /* --stale: listed stale, removed only if still stale (ipcx_unlink_stale decides in
+         * one step with any process opening it); one gone or opened since is skipped. */
+        int rc = c->only_stale ? ipcx_unlink_stale(m->url) : ipcx_unlink(m->url);
+        if (c->only_stale && (rc == IPCX_ENOENT || rc == IPCX_EBUSY))
+            return 0;
         if (rc < 0) {
             fprintf(stderr, "ipcx rm: %s: %s\n", m->url, ipcx_strerror(rc));
             c->failed++;

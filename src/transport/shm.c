@@ -186,6 +186,11 @@ static int shm_unlink_name(const char *addr)
     return shm_seg_unlink(addr);
 }
 
+static int shm_unlink_stale(const char *addr)
+{
+    return shm_seg_unlink_stale(addr);
+}
+
 static int shm_inspect(const char *addr, ipcx_mailbox_info *info)
 {
     struct shm_info si;
@@ -248,7 +253,8 @@ const struct ipcx__transport ipcx__transport_shm = {
     .pollfd = shm_pollfd,   /* a doorbell socket, rung only while armed */
     .stats = shm_stats,     /* live endpoints from the registry's kernel locks */
     .unlink = shm_unlink_name,
-    .inspect = shm_inspect, /* read-only: maps the header, asks the kernel who holds it */
-    .list = shm_list,       /* every /dev/shm/ipcx.* */
-    .close = shm_close,     /* releases the slot and any lock held mid-message; never blocks */
+    .unlink_stale = shm_unlink_stale, /* an exclusive lock on the attach byte, then the unlink */
+    .inspect = shm_inspect,           /* read-only: maps the header, asks the kernel who holds it */
+    .list = shm_list,                 /* every /dev/shm/ipcx.* */
+    .close = shm_close, /* releases the slot and any lock held mid-message; never blocks */
 };

@@ -103,6 +103,9 @@ struct ipcx__transport {
     void (*stats)(struct ipcx__ep *ep, ipcx_stats *st);
     /* Removes the mailbox named by addr. NULL: IPCX_ENOTSUP. */
     int (*unlink)(const char *addr);
+    /* The same only if no process has it open, checked and done in one step against
+     * concurrent opens (IPCX_EBUSY otherwise). NULL: IPCX_ENOTSUP. */
+    int (*unlink_stale)(const char *addr);
     /* Describes the mailbox named by addr without joining it (url already set in
      * info, the rest zero). NULL: IPCX_ENOTSUP. */
     int (*inspect)(const char *addr, ipcx_mailbox_info *info);

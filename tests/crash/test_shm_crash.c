@@ -322,6 +322,16 @@ static int round_once(struct cr_run *run, uint64_t *rng, unsigned round, char *e
                           "; replacement ready %.0f ms after the kill, %llu messages by now",
                           (double)(t_ready - t_kill) / 1e6,
                           (unsigned long long)atomic_load(&sh->rep[R]->n));
+        /* Everyone else's progress at this moment: who else is stuck, and where. */
+        for (uint32_t j = 0; j < S && n > 0 && (size_t)n < cap; j++)
+            n += snprintf(
+                err + n, cap - (size_t)n, "%s sender %u: %llu sent%s%s", j ? "," : ";", j,
+                (unsigned long long)atomic_load(&sh->done[j]),
+                atomic_load(&sh->send_err[j]) ? ", " : "",
+                atomic_load(&sh->send_err[j]) ? ipcx_errname(atomic_load(&sh->send_err[j])) : "");
+        for (uint32_t j = 0; j < nrx && n > 0 && (size_t)n < cap; j++)
+            n += snprintf(err + n, cap - (size_t)n, "%s receiver %u: %llu received", j ? "," : ";",
+                          j, (unsigned long long)atomic_load(&sh->rep[j]->n));
         if (n > 0 && (size_t)n < cap)
             sc_seg_dump(err + n, cap - (size_t)n, seg);
     }
@@ -460,7 +470,7 @@ static void crash_rounds(uint32_t nsend, uint32_t nrecv, uint64_t per_sender)
 
     uint64_t seed = th_random64(), rng = seed;
     unsigned kinds[3] = {0, 0, 0}; /* sender killed, receiver killed, sender already done */
-    char err[1024];
+    char err[2048];
     int64_t t0 = th_now_ns();
     for (unsigned round = 0; round < rounds; round++) {
         char kind;

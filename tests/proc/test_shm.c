@@ -463,6 +463,82 @@ Test(shm, announced_total_is_not_allocated_up_front)
     ipcx_close(rx);
 }
 
+/* The remover of unlink_stale_never_removes_a_live_mailbox: removes the name while stale. */
+struct remover {
+    const char *url;
+    _Atomic int stop;
+    _Atomic long removed, busy;
+};
+
+static int remover(void *argp, int ready_fd, int go_fd)
+{
+    struct remover *r = argp;
+    th_signal(ready_fd);
+    if (th_wait_byte(go_fd, 30000) != 0)
+        return 2;
+    int64_t until = th_now_ns() + 30 * IPCX_SEC; /* ends by itself if the test fails early */
+    while (!atomic_load(&r->stop) && th_now_ns() < until) {
+        int rc = ipcx_unlink_stale(r->url);
+        if (rc == 0)
+            atomic_fetch_add(&r->removed, 1);
+        else if (rc == IPCX_EBUSY)
+            atomic_fetch_add(&r->busy, 1);
+        else if (rc != IPCX_ENOENT)
+            return 10;
+    }
+    return 0;
+}
+
+/*
+ * A process removing the name whenever the mailbox is stale, beside one that
+ * creates it, attaches a second endpoint by name, passes a message and closes
+ * both, over and over: every open succeeds (an opener that meets a removal
+ * looks again) and while an endpoint is open the name is never removed (the
+ * attach by name always finds it).
+ */
+Test(shm, unlink_stale_never_removes_a_live_mailbox, .timeout = 60)
+{
+    struct name n;
+    name_new(&n);
+    struct remover *r =
+        mmap(NULL, sizeof *r, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    cr_assert(r != MAP_FAILED);
+    r->url = n.url;
+    th_child c = TH_CHILD_INIT;
+    cr_assert_eq(th_fork(&c, remover, r), 0);
+    cr_assert_eq(th_wait_byte(c.ready_fd, 30000), 0, "remover not ready");
+    cr_assert_eq(th_signal(c.go_fd), 0);
+    int64_t until = th_now_ns() + 2 * IPCX_SEC;
+    int rounds = 0;
+    for (; rounds < 100000 && (rounds < 200 || th_now_ns() < until); rounds++) {
+        ipcx_mailbox *rx = NULL, *tx = NULL;
+        ipcx_opts o = IPCX_OPTS_INIT;
+        o.role = IPCX_RECV;
+        o.buffer_size = 4096;
+        int rc = ipcx_open(&rx, n.url, &o);
+        cr_assert_eq(rc, 0, "round %d: create or attach: %s", rounds, ipcx_errname(rc));
+        o.role = IPCX_SEND;
+        o.create = IPCX_ATTACH;
+        rc = ipcx_open(&tx, n.url, &o);
+        cr_assert_eq(rc, 0, "round %d: attach by name while a receiver holds it: %s", rounds,
+                     ipcx_errname(rc));
+        cr_assert_eq(ipcx_send(tx, "x", 1, TMO), 0);
+        recv_is(rx, "x", 1);
+        ipcx_close(tx);
+        ipcx_close(rx);
+    }
+    atomic_store(&r->stop, 1);
+    int st = th_reap(&c, 30000);
+    char sb[64];
+    cr_assert(th_exited_ok(st), "remover: %s", th_status_str(st, sb, sizeof sb));
+    cr_log_info("%d rounds: the remover removed %ld stale mailboxes and left %ld live ones", rounds,
+                atomic_load(&r->removed), atomic_load(&r->busy));
+    cr_assert_gt(atomic_load(&r->removed), 0,
+                 "no removal raced the opens: the test proved nothing");
+    (void)ipcx_unlink(n.url);
+    munmap(r, sizeof *r);
+}
+
 /* A fork()ed child that closes the endpoints it inherited must not release the parent's. */
 static int close_inherited(void *argp, int ready_fd, int go_fd)
 {
