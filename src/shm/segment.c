@@ -105,6 +105,15 @@ static int seg_adopt(struct shm_seg *s, uint64_t fsize)
     return 0;
 }
 
+/* 1 if the name still names the object s->fd has open (asked with the attach byte held, or
+ * while waiting for a creator). */
+static int seg_still_named(const struct shm_seg *s)
+{
+    uint64_t dev, ino, mdev, mino;
+    return ipcx__fd_stat(s->fd, NULL, &mdev, &mino, NULL, NULL) == 0 &&
+           ipcx__shm_stat(s->name, &dev, &ino) == 0 && dev == mdev && ino == mino;
+}
+
 static int seg_map(struct shm_seg *s, int64_t patience)
 {
     int64_t until = ipcx__now_ns() + patience;
@@ -127,6 +136,8 @@ static int seg_map(struct shm_seg *s, int64_t patience)
         } else if (fsize != 0) {
             return IPCX_ECORRUPT;
         }
+        if (s->name[0] && !seg_still_named(s))
+            return IPCX_EAGAIN; /* removed before its creator built it: look again */
         if (ipcx__now_ns() > until)
             return IPCX_ECORRUPT; /* never formatted: not an ipcx mailbox, or its creator died */
         ipcx__sleep_ns(IPCX_MSEC);
@@ -147,14 +158,6 @@ static int seg_build(struct shm_seg *s, const struct shm_geom *g)
     s->map_size = (size_t)(SHM_HDR + ring_size);
     seg_format(s->hdr, ring_size, g);
     return seg_adopt(s, SHM_HDR + ring_size);
-}
-
-/* With the attach byte held: 1 if the name still names the object s->fd has open. */
-static int seg_still_named(const struct shm_seg *s)
-{
-    uint64_t dev, ino, mdev, mino;
-    return ipcx__fd_stat(s->fd, NULL, &mdev, &mino, NULL, NULL) == 0 &&
-           ipcx__shm_stat(s->name, &dev, &ino) == 0 && dev == mdev && ino == mino;
 }
 
 /* Removes the name if it is still ours (never a namesake someone made since). */
