@@ -384,24 +384,26 @@ int ipcx_get_stats(ipcx_mailbox *mb, ipcx_stats *st)
     return 0;
 }
 
-int ipcx_unlink(const char *url)
+/* ipcx_unlink and ipcx_unlink_stale: the transport's op for url's address. */
+static int unlink_url(const char *url, int only_stale)
 {
     const struct ipcx__transport *tp;
     const char *addr;
     int rc = lookup(url, &tp, &addr);
     if (rc < 0)
         return rc;
-    return tp->unlink ? tp->unlink(addr) : IPCX_ENOTSUP;
+    int (*op)(const char *addr) = only_stale ? tp->unlink_stale : tp->unlink;
+    return op ? op(addr) : IPCX_ENOTSUP;
+}
+
+int ipcx_unlink(const char *url)
+{
+    return unlink_url(url, 0);
 }
 
 int ipcx_unlink_stale(const char *url)
 {
-    const struct ipcx__transport *tp;
-    const char *addr;
-    int rc = lookup(url, &tp, &addr);
-    if (rc < 0)
-        return rc;
-    return tp->unlink_stale ? tp->unlink_stale(addr) : IPCX_ENOTSUP;
+    return unlink_url(url, 1);
 }
 
 int ipcx_inspect(const char *url, ipcx_mailbox_info *info)

@@ -177,8 +177,11 @@ static int seg_create(struct shm_seg *s, const struct shm_geom *g)
      * stale, and shm_seg_unlink_stale may remove it. If a remover holds the byte already, it
      * found our new name unheld and removes it: IPCX_EAGAIN, the caller looks again. */
     int rc = ipcx__ofd_lock(s->fd, SHM_LOCK_ATTACH, 0);
-    if (rc < 0)
+    if (rc < 0) {
+        if (rc != IPCX_EAGAIN)
+            seg_unlink_if_ours(s); /* no remover will: ours to undo */
         return rc;
+    }
     s->created = 1;
     if ((rc = seg_build(s, g)) < 0) {
         seg_unlink_if_ours(s);
