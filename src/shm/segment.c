@@ -17,8 +17,8 @@
 
 #include "os/shmem.h"
 
-#define ATTACH_PATIENCE_NS (200 * IPCX_MSEC) /* a creator still initialising */
-#define OPEN_TRIES         100               /* looks at a name being removed as we open it */
+#define ATTACH_PATIENCE_NS  (200 * IPCX_MSEC)  /* a creator still initialising */
+#define REMOVAL_PATIENCE_NS (1000 * IPCX_MSEC) /* a removal in progress, its remover preempted */
 
 int shm_seg_name_ok(const char *name)
 {
@@ -281,13 +281,14 @@ int shm_seg_open(struct shm_seg *s, const char *name, const struct shm_geom *wan
     int rc = shm_seg_object(s->name, sizeof s->name, name);
     if (rc < 0)
         return rc;
-    /* A removal holds the byte for microseconds; a name removed under us is looked up again. */
-    for (int tries = 1;; tries++) {
-        rc = seg_open_once(s, want, create);
-        if (rc != IPCX_EAGAIN || tries == OPEN_TRIES)
-            break;
+    /* A removal holds the byte for microseconds, unless its remover is preempted meanwhile: a
+     * name removed under us is looked up again, backing off from 10 us to 1 ms, for up to a
+     * second (then IPCX_EAGAIN). */
+    int64_t until = ipcx__now_ns() + REMOVAL_PATIENCE_NS, pause = 10 * IPCX_USEC;
+    while ((rc = seg_open_once(s, want, create)) == IPCX_EAGAIN && ipcx__now_ns() < until) {
         seg_drop(s);
-        ipcx__sleep_ns(10 * IPCX_USEC);
+        ipcx__sleep_ns(pause);
+        pause = pause < IPCX_MSEC ? 2 * pause : IPCX_MSEC;
     }
     if (rc == 0)
         rc = seg_claim_slot(s, role);

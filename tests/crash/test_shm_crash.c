@@ -438,8 +438,8 @@ static int round_once(struct cr_run *run, uint64_t *rng, unsigned round, char *e
             ipcx_close(rx);
     }
     sc_seg_unmap(seg);
+    rc = ipcx_unlink(run->url); /* while ctl holds it: never stale, so no `rm --stale` takes it */
     ipcx_close(ctl);
-    rc = ipcx_unlink(run->url);
     if (!err[0] && rc != 0)
         snprintf(err, cap, "unlink %s: %s", run->url, ipcx_errname(rc));
     return err[0] ? -1 : 0;
