@@ -19,6 +19,7 @@
 
 #define ATTACH_PATIENCE_NS  (200 * IPCX_MSEC)  /* a creator still initialising */
 #define REMOVAL_PATIENCE_NS (1000 * IPCX_MSEC) /* a removal in progress, its remover preempted */
+#define REMOVAL_TRIES       100                /* and at least this many looks, however slow */
 
 int shm_seg_name_ok(const char *name)
 {
@@ -282,10 +283,13 @@ int shm_seg_open(struct shm_seg *s, const char *name, const struct shm_geom *wan
     if (rc < 0)
         return rc;
     /* A removal holds the byte for microseconds, unless its remover is preempted meanwhile: a
-     * name removed under us is looked up again, backing off from 10 us to 1 ms, for up to a
-     * second (then IPCX_EAGAIN). */
+     * name removed under us is looked up again, backing off from 10 us to 1 ms, for at least a
+     * second and 100 looks (a starved opener's one look can outlast the second), then
+     * IPCX_EAGAIN. */
     int64_t until = ipcx__now_ns() + REMOVAL_PATIENCE_NS, pause = 10 * IPCX_USEC;
-    while ((rc = seg_open_once(s, want, create)) == IPCX_EAGAIN && ipcx__now_ns() < until) {
+    for (int tries = 1; (rc = seg_open_once(s, want, create)) == IPCX_EAGAIN; tries++) {
+        if (tries >= REMOVAL_TRIES && ipcx__now_ns() >= until)
+            break;
         seg_drop(s);
         ipcx__sleep_ns(pause);
         pause = pause < IPCX_MSEC ? 2 * pause : IPCX_MSEC;
