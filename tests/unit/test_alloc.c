@@ -66,22 +66,25 @@ static int cycle(long n, const char *url)
     return done;
 }
 
-Test(alloc, pipe_pair_cycle)
+/* Runs cycle with the 1st, 2nd, ... allocation failing until one fails none; returns that n. */
+static long walk(int (*cycle_fn)(long n, const char *url), const char *url)
 {
     long n = 1;
-    while (!cycle(n, NULL))
+    while (!cycle_fn(n, url))
         n++;
-    cr_expect_gt(n, 3, "the cycle allocates: the walk must have failed some calls");
+    return n;
+}
+
+Test(alloc, pipe_pair_cycle)
+{
+    cr_expect_gt(walk(cycle, NULL), 3, "the cycle allocates: the walk must have failed some calls");
 }
 
 Test(alloc, unix_cycle)
 {
     char url[64];
     snprintf(url, sizeof url, "unix://@ipcx-alloc-%d", (int)getpid());
-    long n = 1;
-    while (!cycle(n, url))
-        n++;
-    cr_expect_gt(n, 3);
+    cr_expect_gt(walk(cycle, url), 3);
 }
 
 /* The shm walk's sender: one message larger than the ring, from its own thread. */
@@ -149,8 +152,6 @@ Test(alloc, shm_large_message_receive)
 {
     char url[64];
     snprintf(url, sizeof url, "shm://ipcx-alloc-%d", (int)getpid());
-    long n = 1;
-    while (!shm_big_cycle(n, url))
-        n++;
-    cr_expect_gt(n, 3, "the assembly grows: the walk must have failed some of its allocations");
+    cr_expect_gt(walk(shm_big_cycle, url), 3,
+                 "the assembly grows: the walk must have failed some of its allocations");
 }
