@@ -157,6 +157,11 @@ void ipcx__unmap(void *p, size_t size)
 
 int ipcx__futex_wait(uint32_t *word, uint32_t val, ipcx__deadline dl)
 {
+    return ipcx__futex_wait_bits(word, val, dl, FUTEX_BITSET_MATCH_ANY);
+}
+
+int ipcx__futex_wait_bits(uint32_t *word, uint32_t val, ipcx__deadline dl, uint32_t bits)
+{
     struct timespec ts, *tsp = NULL;
     if (dl != IPCX__NEVER) {
         ts.tv_sec = (time_t)(dl / 1000000000);
@@ -164,7 +169,7 @@ int ipcx__futex_wait(uint32_t *word, uint32_t val, ipcx__deadline dl)
         tsp = &ts;
     }
     /* FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC time: the deadline as it is. */
-    long rc = syscall(SYS_futex, word, FUTEX_WAIT_BITSET, val, tsp, NULL, FUTEX_BITSET_MATCH_ANY);
+    long rc = syscall(SYS_futex, word, FUTEX_WAIT_BITSET, val, tsp, NULL, bits);
     if (rc == 0)
         return 0;
     switch (errno) {
@@ -181,6 +186,11 @@ int ipcx__futex_wait(uint32_t *word, uint32_t val, ipcx__deadline dl)
 void ipcx__futex_wake(uint32_t *word, int n)
 {
     syscall(SYS_futex, word, FUTEX_WAKE, n, NULL, NULL, 0);
+}
+
+void ipcx__futex_wake_some(uint32_t *word, int n, uint32_t bits)
+{
+    syscall(SYS_futex, word, FUTEX_WAKE_BITSET, n, NULL, NULL, bits);
 }
 
 static int ofd_fcntl(int fd, int cmd, struct flock *fl)

@@ -43,8 +43,13 @@ void ipcx__unmap(void *p, size_t size);
  * or a signal: the caller re-checks), IPCX_ETIMEDOUT, or -errno.
  */
 int ipcx__futex_wait(uint32_t *word, uint32_t val, ipcx__deadline dl);
+/* The same, for a sleeper that a wake-up may name: ipcx__futex_wake_some with
+ * bits sharing a bit with these wakes it, as ipcx__futex_wake does (nonzero). */
+int ipcx__futex_wait_bits(uint32_t *word, uint32_t val, ipcx__deadline dl, uint32_t bits);
 /* Wakes up to n sleepers on word. */
 void ipcx__futex_wake(uint32_t *word, int n);
+/* Wakes up to n sleepers on word whose bits share one with these. */
+void ipcx__futex_wake_some(uint32_t *word, int n, uint32_t bits);
 
 /*
  * Open-file-description byte locks: held per open description, released by

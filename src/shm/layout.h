@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #define SHM_MAGIC   UINT64_C(0x314d485358435049) /* "IPCXSHM1" as little-endian bytes */
-#define SHM_VERSION 1u
+#define SHM_VERSION 2u
 #define SHM_LINE    64
 #define SHM_SLOTS   64 /* endpoints per mailbox */
 #define SHM_HDR     8192u
@@ -73,8 +73,22 @@ struct shm_rec {
 #define SHM_W_POLL  0x2u
 #define SHM_W_EPOCH 0x4u
 
-/* Lock word: 0 free, else owner id (never 0), bit 31 set when someone waits. */
+/*
+ * Lock word: 0 free, else owner id (never 0), bit 31 set when someone waits.
+ * Bit 30 with an id: free, but handed to that waiter (the side's heir), and
+ * taken by nobody else unless the heir has died.
+ */
 #define SHM_L_WAITERS 0x80000000u
+#define SHM_L_HEIR    0x40000000u
+#define SHM_L_ID      0x3fffffffu
+
+/* An endpoint's id: its registry slot and that slot's generation (23 bits), never 0, below bit 30.
+ */
+#define SHM_GEN_MASK 0x7fffffu
+static inline uint32_t shm_slot_id(uint32_t gen, unsigned slot)
+{
+    return ((gen & SHM_GEN_MASK) << 6 | (slot & 63u)) + 1;
+}
 
 struct shm_slot {
     _Atomic uint32_t gen;   /* bumped by each new owner */
@@ -115,6 +129,11 @@ struct shm_hdr {
 
     alignas(SHM_LINE) _Atomic uint32_t data_word;  /* receivers wait here for messages */
     alignas(SHM_LINE) _Atomic uint32_t space_word; /* senders wait here for room */
+
+    /* A waiter that has waited too long for a side's lock names itself here (0: none): the
+     * owner's release hands it the lock instead of leaving it to whoever is quickest. */
+    alignas(SHM_LINE) _Atomic uint32_t prod_heir;
+    _Atomic uint32_t cons_heir;
 
     alignas(SHM_LINE) struct shm_slot slots[SHM_SLOTS];
 };

@@ -136,12 +136,12 @@ static int space_ready(struct shm_ring *r)
 static int cons_lock(struct shm_ring *r, ipcx__deadline dl)
 {
     int recovered;
-    return shm_lock(r, &r->seg.hdr->cons_lock, dl, &recovered);
+    return shm_lock(r, SHM_RECV_SIDE, dl, &recovered);
 }
 
 static void cons_unlock(struct shm_ring *r)
 {
-    shm_unlock(&r->seg.hdr->cons_lock);
+    shm_unlock(r, SHM_RECV_SIDE);
 }
 
 #define LOAD(x)     atomic_load_explicit(&(x), memory_order_relaxed)
@@ -369,7 +369,7 @@ static int prod_lock(struct shm_ring *r, ipcx__deadline dl)
     int recovered, rc;
     if (r->loan_active)
         return IPCX_EBUSY; /* this endpoint's own loan holds the send side */
-    if ((rc = shm_lock(r, &r->seg.hdr->prod_lock, dl, &recovered)) < 0)
+    if ((rc = shm_lock(r, SHM_SEND_SIDE, dl, &recovered)) < 0)
         return rc;
     if (recovered)
         repair_tail(r);
@@ -378,7 +378,7 @@ static int prod_lock(struct shm_ring *r, ipcx__deadline dl)
 
 static void prod_unlock(struct shm_ring *r)
 {
-    shm_unlock(&r->seg.hdr->prod_lock);
+    shm_unlock(r, SHM_SEND_SIDE);
 }
 
 /* Room for a record of `need` bytes at tail, now, with no PAD: 0 and its position, or 1. */
@@ -415,7 +415,7 @@ int shm_ring_send(struct shm_ring *r, const struct iovec *iov, int niov, size_t 
     _Atomic uint32_t *l = &r->seg.hdr->prod_lock;
     if (len <= r->seg.chunk_max && shm_lock_try(l, r->seg.id)) { /* fails during our loan */
         int fast = send_fast(r, iov, niov, len);
-        shm_unlock(l);
+        shm_unlock(r, SHM_SEND_SIDE);
         if (fast == 0)
             return 0;
     }
@@ -442,7 +442,7 @@ static __attribute__((noinline)) int fast_send_big(struct shm_ring *r, const voi
     if (len > r->seg.chunk_max || !shm_lock_try(l, r->seg.id))
         return 1;
     if (fast_room(r, rec_size(len), &t)) {
-        shm_unlock(l);
+        shm_unlock(r, SHM_SEND_SIDE);
         return 1;
     }
     struct pub p = pub_prepare(r, t, len, 0);
@@ -455,7 +455,7 @@ static __attribute__((noinline)) int fast_send_general(struct shm_ring *r, const
                                                        size_t len, int64_t timeout, int locked)
 {
     if (locked)
-        shm_unlock(&r->seg.hdr->prod_lock);
+        shm_unlock(r, SHM_SEND_SIDE);
     else if (len > 64 && fast_send_big(r, buf, len) == 0)
         return 0;
     return r->send_general(r->owner, buf, len, timeout);
@@ -788,7 +788,7 @@ static int cons_side_lock(struct shm_ring *r, ipcx__deadline dl)
     if (r->view_active)
         return IPCX_EBUSY; /* this endpoint's own view holds the receive side */
     if (!r->cons_held) {
-        if ((rc = shm_lock(r, &r->seg.hdr->cons_lock, dl, &recovered)) < 0)
+        if ((rc = shm_lock(r, SHM_RECV_SIDE, dl, &recovered)) < 0)
             return rc;
         r->cons_held = 1;
     }
@@ -798,7 +798,7 @@ static int cons_side_lock(struct shm_ring *r, ipcx__deadline dl)
 static void cons_side_unlock(struct shm_ring *r)
 {
     if (r->cons_held && !r->as.active && !r->view_active) {
-        shm_unlock(&r->seg.hdr->cons_lock);
+        shm_unlock(r, SHM_RECV_SIDE);
         r->cons_held = 0;
     }
     if (r->bell_fd >= 0 && !data_ready(r))
@@ -898,7 +898,7 @@ static __attribute__((noinline)) int fast_recv_general(struct shm_ring *r, void 
                                                        size_t *lenp, int64_t timeout, int locked)
 {
     if (locked)
-        shm_unlock(&r->seg.hdr->cons_lock);
+        shm_unlock(r, SHM_RECV_SIDE);
     return r->recv_general(r->owner, buf, cap, lenp, timeout);
 }
 
@@ -1034,7 +1034,7 @@ void shm_ring_close(struct shm_ring *r)
         if (r->loan_active)
             shm_ring_commit(r, rec_at(r, r->loan_pos) + 1, 0, 1);
         if (r->cons_held)
-            shm_unlock(&r->seg.hdr->cons_lock);
+            shm_unlock(r, SHM_RECV_SIDE);
     }
     if (r->bell_fd >= 0)
         ipcx__fd_close(r->bell_fd);
@@ -1052,7 +1052,7 @@ void shm_ring_counts(const struct shm_ring *r, uint64_t *waiting, unsigned *send
     *senders = *receivers = 0;
     for (int i = 0; i < SHM_SLOTS; i++) { /* the other live endpoints, not this one */
         unsigned role = atomic_load(&hd->slots[i].role);
-        uint32_t id = ((atomic_load(&hd->slots[i].gen) & 0xffffffu) << 6 | (uint32_t)i) + 1;
+        uint32_t id = shm_slot_id(atomic_load(&hd->slots[i].gen), (unsigned)i);
         if (!role || i == r->seg.slot || !shm_seg_owner_alive(&r->seg, id))
             continue;
         *senders += (role & IPCX_SEND) != 0;

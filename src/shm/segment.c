@@ -226,7 +226,7 @@ static int seg_claim_slot(struct shm_seg *s, unsigned role)
         atomic_store(&sl->bell, 0);
         atomic_store(&sl->role, role);
         s->slot = i;
-        s->id = ((gen & 0xffffffu) << 6 | (uint32_t)i) + 1;
+        s->id = shm_slot_id(gen, (unsigned)i);
         s->owner_pid = ipcx__self_pid();
         return 0;
     }
@@ -403,8 +403,7 @@ int shm_seg_owner_alive(const struct shm_seg *s, uint32_t id)
         return 1; /* ours: alive by definition (a lock we hold across calls) */
     uint32_t v = id - 1;
     int slot = (int)(v & 63u);
-    uint32_t gen = v >> 6;
-    if ((atomic_load(&s->hdr->slots[slot].gen) & 0xffffffu) != gen)
+    if (shm_slot_id(atomic_load(&s->hdr->slots[slot].gen), (unsigned)slot) != id)
         return 0; /* the slot has changed hands since: its old owner is gone */
     return ipcx__ofd_held(s->fd, SHM_LOCK_SLOT0 + (uint64_t)slot);
 }

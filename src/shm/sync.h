@@ -47,21 +47,6 @@ static inline int shm_lock_try(_Atomic uint32_t *l, uint32_t me)
 }
 
 /*
- * Takes the lock word l for this endpoint, waiting until dl. *recovered is
- * set when the lock was taken over from an owner that died holding it, so
- * the caller can repair what that owner may have left half done.
- */
-int shm_lock(struct shm_ring *r, _Atomic uint32_t *l, ipcx__deadline dl, int *recovered);
-void shm_unlock_wake(_Atomic uint32_t *l);
-
-/* Gives the lock back; wakes one waiter if any sleeps. */
-static inline void shm_unlock(_Atomic uint32_t *l)
-{
-    if (atomic_exchange_explicit(l, 0, memory_order_release) & SHM_L_WAITERS)
-        shm_unlock_wake(l);
-}
-
-/*
  * A full fence right after an atomic read-modify-write. On x86 the locked
  * instruction is one already (loads and stores are not reordered with locked
  * instructions: Intel SDM vol. 3A, 9.2.2), which is what Linux's
@@ -91,6 +76,29 @@ static inline _Atomic uint32_t *shm_side_lock(struct shm_hdr *hd, enum shm_side 
 static inline _Atomic uint32_t *shm_side_notifies(struct shm_hdr *hd, enum shm_side side)
 {
     return side == SHM_RECV_SIDE ? &hd->space_word : &hd->data_word;
+}
+
+static inline _Atomic uint32_t *shm_side_heir(struct shm_hdr *hd, enum shm_side side)
+{
+    return side == SHM_RECV_SIDE ? &hd->cons_heir : &hd->prod_heir;
+}
+
+/*
+ * Takes the side's lock for this endpoint, waiting until dl. *recovered is
+ * set when the lock was taken over from an owner that died holding it, so
+ * the caller can repair what that owner may have left half done.
+ */
+int shm_lock(struct shm_ring *r, enum shm_side side, ipcx__deadline dl, int *recovered);
+
+/* Slow half of shm_unlock, for a lock that had waiters: hands it to the heir or wakes one. */
+void shm_lock_pass(struct shm_ring *r, enum shm_side side);
+
+/* Gives the side's lock back; passes it on if anyone waits. */
+static inline void shm_unlock(struct shm_ring *r, enum shm_side side)
+{
+    if (atomic_exchange_explicit(shm_side_lock(r->seg.hdr, side), 0, memory_order_release) &
+        SHM_L_WAITERS)
+        shm_lock_pass(r, side);
 }
 
 /* Slow half of shm_unlock_notify: wakes a lock waiter (old had the bit) and the side's

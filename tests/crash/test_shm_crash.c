@@ -45,6 +45,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 
 #include "../common/harness.h"
@@ -534,34 +535,63 @@ static ipcx_mailbox *ep_open(const char *url, unsigned role, unsigned create, un
 }
 
 /* A child that opens an endpoint of role on url, says so, then does `then`. */
+enum holder_then {
+    HOLD_IDLE,      /* wait for the kill */
+    HOLD_RECV,      /* a receive that waits forever */
+    HOLD_SEND_FULL, /* a send of 1000 bytes that does (the ring is full of them) */
+    HOLD_SEND_MSG,  /* a send of msg within tmo, which must end with want */
+    HOLD_RECV_MSG,  /* a receive within tmo, which must end with want and give msg if 0 */
+};
+
 struct holder {
     const char *url;
     unsigned role;
-    int then; /* 0: wait for the kill; 1: a receive that waits forever; 2: a send of 1000 bytes
-                 that does */
+    enum holder_then then;
+    const char *msg;
+    int64_t tmo;
+    int want;
 };
 
 static int holder_main(void *argp, int ready_fd, int go_fd)
 {
     struct holder *a = argp;
     ipcx_mailbox *mb;
-    (void)go_fd;
+    /* A test that fails while this waits for ever must not leave it holding the runner's output. */
+    (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (cr_open(a->url, a->role, &mb) != 0)
         return 2;
     th_signal(ready_fd);
     char b[1000]; /* the size the ring was filled with: it cannot fit */
-    size_t len;
+    size_t len = 0;
     memset(b, 'f', sizeof b);
-    int rc = 0;
-    if (a->then == 1)
+    int rc = 0, want = 0;
+    switch (a->then) {
+    case HOLD_RECV:
         rc = ipcx_recv(mb, b, sizeof b, &len, IPCX_FOREVER);
-    else if (a->then == 2)
+        break;
+    case HOLD_SEND_FULL:
         rc = ipcx_send(mb, b, sizeof b, IPCX_FOREVER);
-    else
+        break;
+    case HOLD_SEND_MSG:
+        rc = ipcx_send(mb, a->msg, strlen(a->msg), a->tmo);
+        want = a->want;
+        break;
+    case HOLD_RECV_MSG:
+        rc = ipcx_recv(mb, b, sizeof b, &len, a->tmo);
+        want = a->want;
+        if (rc == 0 && (len != strlen(a->msg) || memcmp(b, a->msg, len) != 0)) {
+            fprintf(stderr, "holder child: got '%.*s', want '%s'\n", (int)len, b, a->msg);
+            return 11;
+        }
+        break;
+    case HOLD_IDLE:
         (void)th_wait_byte(go_fd, 60000);
-    if (rc != 0) /* it should have waited until killed */
-        fprintf(stderr, "holder child: %s\n", ipcx_errname(rc));
-    return rc != 0 ? 10 : 0;
+        break;
+    }
+    if (rc != want) /* (the forever calls should have waited until killed) */
+        fprintf(stderr, "holder child: %s, want %s\n", ipcx_errname(rc), ipcx_errname(want));
+    ipcx_close(mb);
+    return rc != want ? 10 : 0;
 }
 
 /* The registry slot whose owner is pid, or -1. */
@@ -581,7 +611,7 @@ static void holder_start(th_child *c, struct holder *a, const struct shm_hdr *h,
     cr_assert_eq(th_wait_byte(c->ready_fd, 10000), 0, "the child did not open its endpoint");
     *slot = slot_of(h, c->pid);
     cr_assert(*slot >= 0, "the child's registry slot not found");
-    *id = ((atomic_load(&h->slots[*slot].gen) & 0xffffffu) << 6 | (uint32_t)*slot) + 1;
+    *id = shm_slot_id(atomic_load(&h->slots[*slot].gen), (unsigned)*slot);
 }
 
 /* Waits (bounded) until the lock word is the given owner's: the child is inside its call. */
@@ -643,7 +673,7 @@ static void dead_sender_past_tail(unsigned flags)
         ipcx_mailbox *rx = ep_open(m.url, IPCX_RECV, IPCX_CREATE_EXCL, flags);
         seg_map_open(&m);
         th_child c = TH_CHILD_INIT;
-        struct holder a = {m.url, IPCX_SEND, 0};
+        struct holder a = {m.url, IPCX_SEND, HOLD_IDLE, NULL, 0, 0};
         int slot;
         uint32_t id;
         holder_start(&c, &a, m.h, &slot, &id);
@@ -700,7 +730,7 @@ Test(shm_crash, successor_in_a_dead_endpoints_slot_takes_its_lock, .timeout = 60
 
     /* A receiver killed while it waits inside ipcx_recv, holding cons_lock. */
     th_child c = TH_CHILD_INIT;
-    struct holder a = {m.url, IPCX_RECV, 1};
+    struct holder a = {m.url, IPCX_RECV, HOLD_RECV, NULL, 0, 0};
     int slot;
     uint32_t id;
     holder_start(&c, &a, m.h, &slot, &id);
@@ -720,7 +750,7 @@ Test(shm_crash, successor_in_a_dead_endpoints_slot_takes_its_lock, .timeout = 60
         n++;
     cr_assert(n >= 1 && n <= 4, "%d messages of 1000 bytes filled a 4 KiB ring", n);
     ipcx_close(tx); /* frees slot 0: the child takes it */
-    struct holder b = {m.url, IPCX_SEND, 2};
+    struct holder b = {m.url, IPCX_SEND, HOLD_SEND_FULL, NULL, 0, 0};
     holder_start(&c, &b, m.h, &slot, &id);
     wait_lock_owner(&m.h->prod_lock, id);
     kill_child(&c);
@@ -736,6 +766,235 @@ Test(shm_crash, successor_in_a_dead_endpoints_slot_takes_its_lock, .timeout = 60
     ipcx_close(tx);
     ipcx_close(rx);
     seg_map_close(&m);
+}
+
+/*
+ * A notifier clears the sleep bit and then makes its wake-up call; one killed
+ * between the two leaves the sleeper asleep, and the next notifier, seeing no
+ * bit, makes no call. These forge exactly that (the peer's step done by hand,
+ * the bit cleared, no wake-up) and the sleeper, which waits for ever, must
+ * still finish: sleepers look again every slice.
+ */
+
+static void reap_is(th_child *c, int code, const char *what)
+{
+    int st = th_reap(c, 20000); /* (kills it at the timeout) */
+    cr_assert(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == code,
+              "%s: the child ended with status %#x, want exit %d", what, st, code);
+}
+
+/* Waits (bounded) until the child has set the sleep bit in w and sleeps in the kernel. */
+static void wait_asleep(const th_child *c, _Atomic uint32_t *w)
+{
+    char path[64], st[512];
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)c->pid);
+    int64_t until = th_now_ns() + 10 * IPCX_SEC;
+    for (;;) {
+        st[0] = 0;
+        FILE *f = fopen(path, "r");
+        if (f) {
+            if (!fgets(st, sizeof st, f))
+                st[0] = 0;
+            fclose(f);
+        }
+        const char *p = strrchr(st, ')'); /* "pid (comm) S ..." */
+        if ((atomic_load(w) & SHM_W_SLEEP) && p && p[1] == ' ' && p[2] == 'S')
+            return;
+        cr_assert(th_now_ns() < until, "the child never went to sleep (word %#x, stat %s)",
+                  atomic_load(w), st);
+        sched_yield();
+    }
+}
+
+/* The notifier's first half: the bit cleared and the epoch moved, as shm_wake does. */
+static void clear_sleep_bit(_Atomic uint32_t *w)
+{
+    uint32_t v = atomic_load(w);
+    while (!atomic_compare_exchange_weak(w, &v, (v + SHM_W_EPOCH) & ~(uint32_t)SHM_W_SLEEP))
+        ;
+}
+
+Test(shm_crash, sender_killed_before_its_wake_up_call, .timeout = 60, .fini = crash_fini)
+{
+    struct seg_map m;
+    seg_name(&m);
+    ipcx_mailbox *rx = ep_open(m.url, IPCX_RECV, IPCX_CREATE_EXCL, 0);
+    seg_map_open(&m);
+    th_child c = TH_CHILD_INIT;
+    struct holder a = {m.url, IPCX_RECV, HOLD_RECV_MSG, "woken", IPCX_FOREVER, 0};
+    int slot;
+    uint32_t id;
+    holder_start(&c, &a, m.h, &slot, &id);
+    wait_asleep(&c, &m.h->data_word);
+    /* A sender's publication, all of it, then the bit cleared, then no wake-up. */
+    uint64_t t = atomic_load(&m.h->tail);
+    uint64_t key = atomic_load((_Atomic uint64_t *)&m.h->key) & ~(uint64_t)SHM_ST_MASK;
+    struct shm_rec *r = (struct shm_rec *)(m.seg + SHM_HDR + (t & (SC_RING - 1)));
+    memcpy(r + 1, "woken", 5);
+    atomic_store(&r->meta, SHM_META(5, 0));
+    atomic_store(&r->seq, (t | SHM_ST_COMMIT) ^ key);
+    atomic_store(&m.h->tail, t + sizeof *r + SHM_ALIGN);
+    clear_sleep_bit(&m.h->data_word);
+    reap_is(&c, 0, "the receiver whose sender died before waking it");
+    ipcx_close(rx);
+    seg_map_close(&m);
+}
+
+Test(shm_crash, receiver_killed_before_its_wake_up_call, .timeout = 60, .fini = crash_fini)
+{
+    struct seg_map m;
+    seg_name(&m);
+    ipcx_mailbox *rx = ep_open(m.url, IPCX_RECV, IPCX_CREATE_EXCL, 0);
+    ipcx_mailbox *tx = ep_open(m.url, IPCX_SEND, IPCX_ATTACH, 0);
+    seg_map_open(&m);
+    char fill[1000];
+    memset(fill, 'f', sizeof fill);
+    int n = 0;
+    while (ipcx_send(tx, fill, sizeof fill, IPCX_NOWAIT) == 0)
+        n++;
+    cr_assert(n >= 2 && n <= 4, "%d messages of 1000 bytes filled a 4 KiB ring", n);
+    th_child c = TH_CHILD_INIT;
+    struct holder a = {m.url, IPCX_SEND, HOLD_SEND_FULL, NULL, 0, 0};
+    int slot;
+    uint32_t id;
+    holder_start(&c, &a, m.h, &slot, &id);
+    wait_asleep(&c, &m.h->space_word);
+    /* A receiver takes the first message (the record at head is one of ours: no PAD yet). */
+    uint64_t h = atomic_load(&m.h->head);
+    const struct shm_rec *r = (const struct shm_rec *)(m.seg + SHM_HDR + (h & (SC_RING - 1)));
+    cr_assert_eq(SHM_META_LEN(atomic_load(&r->meta)), sizeof fill);
+    atomic_store(&m.h->head, h + sizeof *r + ((sizeof fill + SHM_ALIGN - 1) & ~(SHM_ALIGN - 1)));
+    clear_sleep_bit(&m.h->space_word);
+    for (int i = 1; i < n; i++)
+        recv_is(rx, fill, sizeof fill, "the ring's contents");
+    recv_is(rx, fill, sizeof fill, "the message of the sender its receiver did not wake");
+    reap_is(&c, 0, "the sender whose receiver died before waking it");
+    ipcx_close(tx);
+    ipcx_close(rx);
+    seg_map_close(&m);
+}
+
+/* A mailbox with a receiver and a sender of ours, mapped, and a child that will wait. */
+struct heir_case {
+    struct seg_map m;
+    ipcx_mailbox *rx, *tx;
+    th_child c;
+    uint32_t id; /* the child's lock id */
+};
+
+static void heir_setup(struct heir_case *hc)
+{
+    seg_name(&hc->m);
+    hc->rx = ep_open(hc->m.url, IPCX_RECV, IPCX_CREATE_EXCL, 0);
+    hc->tx = ep_open(hc->m.url, IPCX_SEND, IPCX_ATTACH, 0);
+    seg_map_open(&hc->m);
+}
+
+/* Starts the child (a->url is filled in) and waits (bounded) until it has named itself heir. */
+static void heir_start(struct heir_case *hc, struct holder *a, _Atomic uint32_t *heir)
+{
+    int slot;
+    a->url = hc->m.url;
+    hc->c = (th_child)TH_CHILD_INIT;
+    holder_start(&hc->c, a, hc->m.h, &slot, &hc->id);
+    int64_t until = th_now_ns() + 10 * IPCX_SEC;
+    while (atomic_load(heir) != hc->id && th_now_ns() < until)
+        sched_yield();
+    cr_assert_eq(atomic_load(heir), hc->id, "the child (lock id %#x) never became heir (heir %#x)",
+                 hc->id, atomic_load(heir));
+}
+
+static void heir_teardown(struct heir_case *hc)
+{
+    ipcx_close(hc->tx);
+    ipcx_close(hc->rx);
+    seg_map_close(&hc->m);
+}
+
+/* Commits a loan of "x1" and sends "x2" at once: an owner that would take the lock straight back.
+ */
+static void commit_and_send_again(struct heir_case *hc, void *loan, int64_t tmo)
+{
+    memcpy(loan, "x1", 2);
+    cr_assert_eq(ipcx_commit(hc->tx, loan, 2), 0);
+    int rc = ipcx_send(hc->tx, "x2", 2, tmo);
+    cr_assert_eq(rc, 0, "the owner's next send: %s", ipcx_errname(rc));
+}
+
+/*
+ * Fairness: an owner that releases its side's lock and takes it again at once
+ * (a loop of sends) would win every time against a waiter that must first be
+ * woken and scheduled. A waiter late by a few milliseconds names itself heir,
+ * and the next release hands it the lock: here the parent holds the send side
+ * with a loan while the child waits to send, then commits and sends again at
+ * once, and the child's message must come between the two.
+ */
+Test(shm_crash, send_lock_goes_to_a_starved_waiter, .timeout = 60, .fini = crash_fini)
+{
+    struct heir_case hc;
+    heir_setup(&hc);
+    void *loan;
+    cr_assert_eq(ipcx_loan(hc.tx, 2, &loan, CALL_TMO), 0);
+    struct holder a = {NULL, IPCX_SEND, HOLD_SEND_MSG, "heir", CALL_TMO, 0};
+    heir_start(&hc, &a, &hc.m.h->prod_heir);
+    commit_and_send_again(&hc, loan, CALL_TMO);
+    reap_is(&hc.c, 0, "the heir's send");
+    recv_is(hc.rx, "x1", 2, "the loan");
+    recv_is(hc.rx, "heir", 4, "the heir's message, before the owner's next");
+    recv_is(hc.rx, "x2", 2, "the owner's next send");
+    cr_assert_eq(atomic_load(&hc.m.h->prod_heir), 0, "the heir's name was taken back");
+    heir_teardown(&hc);
+}
+
+/* The same on the receive side, with a view holding it: the heir gets the next message. */
+Test(shm_crash, recv_lock_goes_to_a_starved_waiter, .timeout = 60, .fini = crash_fini)
+{
+    struct heir_case hc;
+    heir_setup(&hc);
+    const char *msgs[] = {"a", "b", "c"};
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(ipcx_send(hc.tx, msgs[i], 1, CALL_TMO), 0);
+    const void *view;
+    size_t len;
+    cr_assert_eq(ipcx_view(hc.rx, &view, &len, CALL_TMO), 0);
+    cr_assert(len == 1 && memcmp(view, "a", 1) == 0);
+    struct holder a = {NULL, IPCX_RECV, HOLD_RECV_MSG, "b", CALL_TMO, 0};
+    heir_start(&hc, &a, &hc.m.h->cons_heir);
+    cr_assert_eq(ipcx_release(hc.rx, view), 0);
+    recv_is(hc.rx, "c", 1, "the owner's next receive, after the heir's");
+    reap_is(&hc.c, 0, "the heir's receive (of b)");
+    cr_assert_eq(atomic_load(&hc.m.h->cons_heir), 0, "the heir's name was taken back");
+    heir_teardown(&hc);
+}
+
+/*
+ * A heir that gives up (its deadline passes) takes its name back, and no
+ * release hands the lock to it afterwards; a heir that dies costs the next
+ * taker one lock slice, as any dead owner does.
+ */
+Test(shm_crash, heir_that_leaves_or_dies_holds_nothing, .timeout = 60, .fini = crash_fini)
+{
+    struct heir_case hc;
+    heir_setup(&hc);
+    for (int dies = 0; dies < 2; dies++) {
+        void *loan;
+        cr_assert_eq(ipcx_loan(hc.tx, 2, &loan, CALL_TMO), 0);
+        struct holder a = {
+            NULL, IPCX_SEND, HOLD_SEND_MSG, "lost", dies ? CALL_TMO : IPCX_SEC, IPCX_ETIMEDOUT};
+        heir_start(&hc, &a, &hc.m.h->prod_heir);
+        if (dies)
+            kill_child(&hc.c);
+        else
+            reap_is(&hc.c, 0, "the heir's send, which gives up");
+        cr_assert_eq(atomic_load(&hc.m.h->prod_heir), dies ? hc.id : 0, "the heir's name");
+        /* Given up: the lock is free at once. Dead: its token waits for one slice. */
+        commit_and_send_again(&hc, loan, dies ? CALL_TMO : IPCX_NOWAIT);
+        recv_is(hc.rx, "x1", 2, "the loan");
+        recv_is(hc.rx, "x2", 2, "the owner's next send");
+        cr_assert_eq(atomic_load(&hc.m.h->prod_heir), 0, "dies %d: no heir is left named", dies);
+        cr_assert_eq(atomic_load(&hc.m.h->prod_lock), 0, "dies %d: the lock is free", dies);
+    }
+    heir_teardown(&hc);
 }
 
 Test(shm_crash, kill_one_of_1x1, .timeout = 600, .fini = crash_fini)

@@ -39,7 +39,7 @@ struct tx_thread {
     uint32_t id;
     uint64_t per;
     int rc; /* the send error that stopped it, 0 if none */
-    uint64_t sent;
+    _Atomic uint64_t sent;
 };
 
 static void *tx_main(void *argp)
@@ -57,7 +57,7 @@ static void *tx_main(void *argp)
             t->rc = rc;
             break;
         }
-        t->sent++;
+        atomic_fetch_add_explicit(&t->sent, 1, memory_order_relaxed);
     }
     free(buf);
     return NULL;
@@ -123,9 +123,64 @@ static void *rx_main(void *argp)
 /* The run and its check                                                     */
 /* ------------------------------------------------------------------------ */
 
+/* The test's mailbox, mapped by its creator before the name goes: for a post-mortem. */
+static const void *test_seg;
+
 static ipcx_mailbox *open_ep(const char *url, unsigned role, unsigned create, unsigned flags)
 {
-    return sc_open_ok(url, role, create, flags, SC_RING, IPCX_FULL_BLOCK);
+    ipcx_mailbox *mb = sc_open_ok(url, role, create, flags, SC_RING, IPCX_FULL_BLOCK);
+    if (create == IPCX_CREATE_EXCL)
+        test_seg = sc_seg_map(url);
+    return mb;
+}
+
+/*
+ * A watchdog: when no thread has moved for STALL_NS, it writes down where each
+ * one is and the segment's hot words, once. A thread that fails later (its
+ * call timed out) then reports the state at the stall, not at the timeout.
+ */
+#define STALL_NS (5 * IPCX_SEC)
+
+struct watch {
+    pthread_t th;
+    const struct tx_thread *tx;
+    const struct rx_thread *rx;
+    int ntx, nrx;
+    _Atomic int stop;
+    char report[1024];
+};
+
+static void *watch_main(void *argp)
+{
+    struct watch *w = argp;
+    uint64_t last = UINT64_MAX;
+    int64_t moved = th_now_ns();
+    while (!atomic_load(&w->stop) && !w->report[0]) {
+        uint64_t sum = 0;
+        for (int i = 0; i < w->ntx; i++)
+            sum += atomic_load(&w->tx[i].sent);
+        for (int i = 0; i < w->nrx; i++)
+            sum += atomic_load(&w->rx[i].rep->n);
+        int64_t now = th_now_ns();
+        if (sum != last) {
+            last = sum;
+            moved = now;
+        } else if (now - moved >= STALL_NS) {
+            size_t n = (size_t)snprintf(w->report, sizeof w->report,
+                                        "; stalled for %.0f s at:", (double)STALL_NS / 1e9);
+            for (int i = 0; i < w->ntx && n < sizeof w->report; i++)
+                n += (size_t)snprintf(w->report + n, sizeof w->report - n, " sender %d %llu", i,
+                                      (unsigned long long)atomic_load(&w->tx[i].sent));
+            for (int i = 0; i < w->nrx && n < sizeof w->report; i++)
+                n += (size_t)snprintf(w->report + n, sizeof w->report - n, " receiver %d %llu", i,
+                                      (unsigned long long)atomic_load(&w->rx[i].rep->n));
+            if (n < sizeof w->report)
+                sc_seg_dump(w->report + n, sizeof w->report - n, test_seg);
+        }
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return NULL;
 }
 
 /*
@@ -159,6 +214,13 @@ static void run_and_check(const char *what, ipcx_mailbox *const *tx_mb, int ntx,
         tx[i].per = per;
         cr_assert_eq(pthread_create(&tx[i].th, NULL, tx_main, &tx[i]), 0);
     }
+    static struct watch w; /* (its report outlives the run for the assertions) */
+    memset(&w, 0, sizeof w);
+    w.tx = tx;
+    w.rx = rx;
+    w.ntx = ntx;
+    w.nrx = nrx;
+    cr_assert_eq(pthread_create(&w.th, NULL, watch_main, &w), 0);
     for (int i = 0; i < ntx; i++)
         pthread_join(tx[i].th, NULL);
     int stop_rc = 0;
@@ -170,17 +232,20 @@ static void run_and_check(const char *what, ipcx_mailbox *const *tx_mb, int ntx,
     for (int i = 0; i < nrx; i++)
         pthread_join(rx[i].th, NULL);
     int64_t el = th_now_ns() - t0;
+    atomic_store(&w.stop, 1);
+    pthread_join(w.th, NULL);
 
     for (int i = 0; i < ntx; i++)
-        cr_assert_eq(tx[i].rc, 0, "[%s] sender thread %d: %s after %llu messages", what, i,
-                     ipcx_errname(tx[i].rc), (unsigned long long)tx[i].sent);
-    cr_assert_eq(stop_rc, 0, "[%s] stop messages: %s", what, ipcx_errname(stop_rc));
+        cr_assert_eq(tx[i].rc, 0, "[%s] sender thread %d: %s after %llu messages%s", what, i,
+                     ipcx_errname(tx[i].rc), (unsigned long long)atomic_load(&tx[i].sent),
+                     w.report);
+    cr_assert_eq(stop_rc, 0, "[%s] stop messages: %s%s", what, ipcx_errname(stop_rc), w.report);
     struct sc_report *reps[MAXT];
     char share[160] = "";
     for (int i = 0; i < nrx; i++) {
         reps[i] = rx[i].rep;
-        cr_assert_eq(atomic_load(&rx[i].rep->recv_err), 0, "[%s] receiver thread %d: %s", what, i,
-                     ipcx_errname(atomic_load(&rx[i].rep->recv_err)));
+        cr_assert_eq(atomic_load(&rx[i].rep->recv_err), 0, "[%s] receiver thread %d: %s%s", what, i,
+                     ipcx_errname(atomic_load(&rx[i].rep->recv_err)), w.report);
         cr_assert(atomic_load(&rx[i].rep->stopped), "[%s] receiver %d never stopped", what, i);
         size_t l = strlen(share);
         snprintf(share + l, sizeof share - l, "%s%llu", i ? "/" : "",
