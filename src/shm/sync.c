@@ -163,6 +163,7 @@ static int heir_leave(struct shm_ring *r, _Atomic uint32_t *l, _Atomic uint32_t 
 {
     uint32_t me = r->seg.id, tok = heir_token(me);
     atomic_compare_exchange_strong(hw, &me, 0);
+    SHM_PERTURB();
     atomic_thread_fence(memory_order_seq_cst);
     return atomic_load_explicit(l, memory_order_relaxed) == tok &&
            atomic_compare_exchange_strong(l, &tok, r->seg.id | SHM_L_WAITERS);
@@ -249,7 +250,9 @@ void shm_lock_pass(struct shm_ring *r, enum shm_side side)
     uint32_t h = atomic_load_explicit(hw, memory_order_relaxed);
     if (h != 0 && h == (h & SHM_L_ID) && h != r->seg.id) {
         uint32_t v = 0, tok = heir_token(h);
+        SHM_PERTURB();
         if (atomic_compare_exchange_strong(l, &v, tok)) {
+            SHM_PERTURB();
             atomic_thread_fence(memory_order_seq_cst); /* pairs with heir_leave's */
             uint32_t named = h;
             if (atomic_compare_exchange_strong(hw, &named, 0)) {

@@ -541,6 +541,7 @@ enum holder_then {
     HOLD_SEND_FULL, /* a send of 1000 bytes that does (the ring is full of them) */
     HOLD_SEND_MSG,  /* a send of msg within tmo, which must end with want */
     HOLD_RECV_MSG,  /* a receive within tmo, which must end with want and give msg if 0 */
+    HOLD_SEND_RACE, /* a send of msg within tmo that may end either way; then the go byte */
 };
 
 struct holder {
@@ -583,6 +584,12 @@ static int holder_main(void *argp, int ready_fd, int go_fd)
             fprintf(stderr, "holder child: got '%.*s', want '%s'\n", (int)len, b, a->msg);
             return 11;
         }
+        break;
+    case HOLD_SEND_RACE:
+        rc = ipcx_send(mb, a->msg, strlen(a->msg), a->tmo);
+        if (rc == IPCX_ETIMEDOUT)
+            rc = 0; /* (and it stays, alive: a lock handed to it now would stay with it) */
+        (void)th_wait_byte(go_fd, 60000);
         break;
     case HOLD_IDLE:
         (void)th_wait_byte(go_fd, 60000);
@@ -994,6 +1001,52 @@ Test(shm_crash, heir_that_leaves_or_dies_holds_nothing, .timeout = 60, .fini = c
         cr_assert_eq(atomic_load(&hc.m.h->prod_heir), 0, "dies %d: no heir is left named", dies);
         cr_assert_eq(atomic_load(&hc.m.h->prod_lock), 0, "dies %d: the lock is free", dies);
     }
+    heir_teardown(&hc);
+}
+
+/*
+ * The hand-over's one race: a heir gives up just as the lock is handed to it.
+ * The child waits to send with a deadline of a few ms (long enough to become
+ * heir) while the parent holds the send side; the parent lets go at a random
+ * moment around that deadline and sends again at once. Whichever way each
+ * round goes, the child, still alive, must not be left holding the lock: the
+ * parent's next send must get it.
+ */
+Test(shm_crash, heir_giving_up_as_the_lock_is_handed_over, .timeout = 120, .fini = crash_fini)
+{
+    struct heir_case hc;
+    heir_setup(&hc);
+    uint64_t rng = th_random64();
+    unsigned child_sent = 0, rounds = 200;
+    for (unsigned i = 0; i < rounds; i++) {
+        uint64_t r = th_mix64(&rng);
+        void *loan;
+        cr_assert_eq(ipcx_loan(hc.tx, 2, &loan, CALL_TMO), 0);
+        int64_t tmo = (int64_t)(2500 + r % 2500) * 1000; /* 2.5-5 ms */
+        struct holder a = {hc.m.url, IPCX_SEND, HOLD_SEND_RACE, "heir", tmo, 0};
+        int slot;
+        uint32_t id;
+        hc.c = (th_child)TH_CHILD_INIT;
+        holder_start(&hc.c, &a, hc.m.h, &slot, &id);
+        struct timespec ts = {0, (long)(2000 + (r >> 32) % 4000) * 1000}; /* 2-6 ms */
+        nanosleep(&ts, NULL);
+        memcpy(loan, "x1", 2);
+        cr_assert_eq(ipcx_commit(hc.tx, loan, 2), 0);
+        int rc = ipcx_send(hc.tx, "x2", 2, IPCX_SEC);
+        if (rc != 0)
+            th_kill(&hc.c);
+        cr_assert_eq(rc, 0, "round %u: the owner's next send: %s (lock %#x, heir %#x, child %#x)",
+                     i, ipcx_errname(rc), atomic_load(&hc.m.h->prod_lock),
+                     atomic_load(&hc.m.h->prod_heir), id);
+        th_signal(hc.c.go_fd);
+        reap_is(&hc.c, 0, "the child");
+        char b[8];
+        size_t len;
+        while (ipcx_recv(hc.rx, b, sizeof b, &len, IPCX_NOWAIT) == 0)
+            child_sent += len == 4;
+        cr_assert_eq(atomic_load(&hc.m.h->prod_heir), 0, "round %u: a heir is left named", i);
+    }
+    cr_log_info("heir race: the child sent in %u of %u rounds", child_sent, rounds);
     heir_teardown(&hc);
 }
 
