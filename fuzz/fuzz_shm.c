@@ -232,11 +232,12 @@ static void op(struct ctx *c, struct in *in, int geometry)
     case 6:
         do_recv_alloc(c->rx, MAX_MSG);
         break;
-    case 7: { /* a lock word or a wait word */
+    case 7: { /* a lock word, a wait word or a lock's heir */
         unsigned w = in_u8(in);
         uint32_t v = in_u8(in) & 1 ? (uint32_t)in_u16(in) : (uint32_t)in_u64(in);
-        _Atomic uint32_t *words[4] = {&h->prod_lock, &h->cons_lock, &h->data_word, &h->space_word};
-        atomic_store(words[w % 4], v);
+        _Atomic uint32_t *words[6] = {&h->prod_lock,  &h->cons_lock, &h->data_word,
+                                      &h->space_word, &h->prod_heir, &h->cons_heir};
+        atomic_store(words[w % 6], v);
         break;
     }
     case 8: /* view and release */

@@ -648,6 +648,16 @@ static void recv_is(ipcx_mailbox *rx, const char *want, size_t n, const char *wh
               len, (int)(len < sizeof b ? len : sizeof b), b, (int)n, want);
 }
 
+/* Fills the ring with 1000-byte messages of 'f' (fill, sizeof fill): how many fitted. */
+static int fill_ring(ipcx_mailbox *tx, char fill[1000])
+{
+    memset(fill, 'f', 1000);
+    int n = 0;
+    while (ipcx_send(tx, fill, 1000, IPCX_NOWAIT) == 0)
+        n++;
+    return n;
+}
+
 /*
  * The state of a sender that died after publishing a record (its seq stored)
  * but before advancing tail: the record at tail, and the dead sender's id
@@ -751,10 +761,7 @@ Test(shm_crash, successor_in_a_dead_endpoints_slot_takes_its_lock, .timeout = 60
 
     /* A sender killed while it waits for room inside ipcx_send, holding prod_lock. */
     char fill[1000];
-    memset(fill, 'f', sizeof fill);
-    int n = 0;
-    while (ipcx_send(tx, fill, sizeof fill, IPCX_NOWAIT) == 0)
-        n++;
+    int n = fill_ring(tx, fill);
     cr_assert(n >= 1 && n <= 4, "%d messages of 1000 bytes filled a 4 KiB ring", n);
     ipcx_close(tx); /* frees slot 0: the child takes it */
     struct holder b = {m.url, IPCX_SEND, HOLD_SEND_FULL, NULL, 0, 0};
@@ -773,6 +780,49 @@ Test(shm_crash, successor_in_a_dead_endpoints_slot_takes_its_lock, .timeout = 60
     ipcx_close(tx);
     ipcx_close(rx);
     seg_map_close(&m);
+}
+
+/* A mailbox with a receiver and a sender of ours, mapped, and a child that will wait. */
+struct mb_case {
+    struct seg_map m;
+    ipcx_mailbox *rx, *tx;
+    th_child c;
+    uint32_t id; /* the child's lock id */
+};
+
+static void mb_case_open(struct mb_case *mc)
+{
+    seg_name(&mc->m);
+    mc->rx = ep_open(mc->m.url, IPCX_RECV, IPCX_CREATE_EXCL, 0);
+    mc->tx = ep_open(mc->m.url, IPCX_SEND, IPCX_ATTACH, 0);
+    seg_map_open(&mc->m);
+}
+
+/* Starts the child on the case's mailbox (a->url is filled in); mc->id is its lock id. */
+static void mb_case_start(struct mb_case *mc, struct holder *a)
+{
+    int slot;
+    a->url = mc->m.url;
+    mc->c = (th_child)TH_CHILD_INIT;
+    holder_start(&mc->c, a, mc->m.h, &slot, &mc->id);
+}
+
+/* Starts the child and waits (bounded) until it has named itself heir. */
+static void heir_start(struct mb_case *mc, struct holder *a, _Atomic uint32_t *heir)
+{
+    mb_case_start(mc, a);
+    int64_t until = th_now_ns() + 10 * IPCX_SEC;
+    while (atomic_load(heir) != mc->id && th_now_ns() < until)
+        sched_yield();
+    cr_assert_eq(atomic_load(heir), mc->id, "the child (lock id %#x) never became heir (heir %#x)",
+                 mc->id, atomic_load(heir));
+}
+
+static void mb_case_close(struct mb_case *mc)
+{
+    ipcx_close(mc->tx);
+    ipcx_close(mc->rx);
+    seg_map_close(&mc->m);
 }
 
 /*
@@ -849,82 +899,35 @@ Test(shm_crash, sender_killed_before_its_wake_up_call, .timeout = 60, .fini = cr
 
 Test(shm_crash, receiver_killed_before_its_wake_up_call, .timeout = 60, .fini = crash_fini)
 {
-    struct seg_map m;
-    seg_name(&m);
-    ipcx_mailbox *rx = ep_open(m.url, IPCX_RECV, IPCX_CREATE_EXCL, 0);
-    ipcx_mailbox *tx = ep_open(m.url, IPCX_SEND, IPCX_ATTACH, 0);
-    seg_map_open(&m);
+    struct mb_case mc;
+    mb_case_open(&mc);
+    struct shm_hdr *hd = mc.m.h;
     char fill[1000];
-    memset(fill, 'f', sizeof fill);
-    int n = 0;
-    while (ipcx_send(tx, fill, sizeof fill, IPCX_NOWAIT) == 0)
-        n++;
+    int n = fill_ring(mc.tx, fill);
     cr_assert(n >= 2 && n <= 4, "%d messages of 1000 bytes filled a 4 KiB ring", n);
-    th_child c = TH_CHILD_INIT;
-    struct holder a = {m.url, IPCX_SEND, HOLD_SEND_FULL, NULL, 0, 0};
-    int slot;
-    uint32_t id;
-    holder_start(&c, &a, m.h, &slot, &id);
-    wait_asleep(&c, &m.h->space_word);
+    struct holder a = {NULL, IPCX_SEND, HOLD_SEND_FULL, NULL, 0, 0};
+    mb_case_start(&mc, &a);
+    wait_asleep(&mc.c, &hd->space_word);
     /* A receiver takes the first message (the record at head is one of ours: no PAD yet). */
-    uint64_t h = atomic_load(&m.h->head);
-    const struct shm_rec *r = (const struct shm_rec *)(m.seg + SHM_HDR + (h & (SC_RING - 1)));
+    uint64_t h = atomic_load(&hd->head);
+    const struct shm_rec *r = (const struct shm_rec *)(mc.m.seg + SHM_HDR + (h & (SC_RING - 1)));
     cr_assert_eq(SHM_META_LEN(atomic_load(&r->meta)), sizeof fill);
-    atomic_store(&m.h->head, h + sizeof *r + ((sizeof fill + SHM_ALIGN - 1) & ~(SHM_ALIGN - 1)));
-    clear_sleep_bit(&m.h->space_word);
+    atomic_store(&hd->head, h + sizeof *r + ((sizeof fill + SHM_ALIGN - 1) & ~(SHM_ALIGN - 1)));
+    clear_sleep_bit(&hd->space_word);
     for (int i = 1; i < n; i++)
-        recv_is(rx, fill, sizeof fill, "the ring's contents");
-    recv_is(rx, fill, sizeof fill, "the message of the sender its receiver did not wake");
-    reap_is(&c, 0, "the sender whose receiver died before waking it");
-    ipcx_close(tx);
-    ipcx_close(rx);
-    seg_map_close(&m);
-}
-
-/* A mailbox with a receiver and a sender of ours, mapped, and a child that will wait. */
-struct heir_case {
-    struct seg_map m;
-    ipcx_mailbox *rx, *tx;
-    th_child c;
-    uint32_t id; /* the child's lock id */
-};
-
-static void heir_setup(struct heir_case *hc)
-{
-    seg_name(&hc->m);
-    hc->rx = ep_open(hc->m.url, IPCX_RECV, IPCX_CREATE_EXCL, 0);
-    hc->tx = ep_open(hc->m.url, IPCX_SEND, IPCX_ATTACH, 0);
-    seg_map_open(&hc->m);
-}
-
-/* Starts the child (a->url is filled in) and waits (bounded) until it has named itself heir. */
-static void heir_start(struct heir_case *hc, struct holder *a, _Atomic uint32_t *heir)
-{
-    int slot;
-    a->url = hc->m.url;
-    hc->c = (th_child)TH_CHILD_INIT;
-    holder_start(&hc->c, a, hc->m.h, &slot, &hc->id);
-    int64_t until = th_now_ns() + 10 * IPCX_SEC;
-    while (atomic_load(heir) != hc->id && th_now_ns() < until)
-        sched_yield();
-    cr_assert_eq(atomic_load(heir), hc->id, "the child (lock id %#x) never became heir (heir %#x)",
-                 hc->id, atomic_load(heir));
-}
-
-static void heir_teardown(struct heir_case *hc)
-{
-    ipcx_close(hc->tx);
-    ipcx_close(hc->rx);
-    seg_map_close(&hc->m);
+        recv_is(mc.rx, fill, sizeof fill, "the ring's contents");
+    recv_is(mc.rx, fill, sizeof fill, "the message of the sender its receiver did not wake");
+    reap_is(&mc.c, 0, "the sender whose receiver died before waking it");
+    mb_case_close(&mc);
 }
 
 /* Commits a loan of "x1" and sends "x2" at once: an owner that would take the lock straight back.
  */
-static void commit_and_send_again(struct heir_case *hc, void *loan, int64_t tmo)
+static void commit_and_send_again(struct mb_case *mc, void *loan, int64_t tmo)
 {
     memcpy(loan, "x1", 2);
-    cr_assert_eq(ipcx_commit(hc->tx, loan, 2), 0);
-    int rc = ipcx_send(hc->tx, "x2", 2, tmo);
+    cr_assert_eq(ipcx_commit(mc->tx, loan, 2), 0);
+    int rc = ipcx_send(mc->tx, "x2", 2, tmo);
     cr_assert_eq(rc, 0, "the owner's next send: %s", ipcx_errname(rc));
 }
 
@@ -938,40 +941,40 @@ static void commit_and_send_again(struct heir_case *hc, void *loan, int64_t tmo)
  */
 Test(shm_crash, send_lock_goes_to_a_starved_waiter, .timeout = 60, .fini = crash_fini)
 {
-    struct heir_case hc;
-    heir_setup(&hc);
+    struct mb_case mc;
+    mb_case_open(&mc);
     void *loan;
-    cr_assert_eq(ipcx_loan(hc.tx, 2, &loan, CALL_TMO), 0);
+    cr_assert_eq(ipcx_loan(mc.tx, 2, &loan, CALL_TMO), 0);
     struct holder a = {NULL, IPCX_SEND, HOLD_SEND_MSG, "heir", CALL_TMO, 0};
-    heir_start(&hc, &a, &hc.m.h->prod_heir);
-    commit_and_send_again(&hc, loan, CALL_TMO);
-    reap_is(&hc.c, 0, "the heir's send");
-    recv_is(hc.rx, "x1", 2, "the loan");
-    recv_is(hc.rx, "heir", 4, "the heir's message, before the owner's next");
-    recv_is(hc.rx, "x2", 2, "the owner's next send");
-    cr_assert_eq(atomic_load(&hc.m.h->prod_heir), 0, "the heir's name was taken back");
-    heir_teardown(&hc);
+    heir_start(&mc, &a, &mc.m.h->prod_heir);
+    commit_and_send_again(&mc, loan, CALL_TMO);
+    reap_is(&mc.c, 0, "the heir's send");
+    recv_is(mc.rx, "x1", 2, "the loan");
+    recv_is(mc.rx, "heir", 4, "the heir's message, before the owner's next");
+    recv_is(mc.rx, "x2", 2, "the owner's next send");
+    cr_assert_eq(atomic_load(&mc.m.h->prod_heir), 0, "the heir's name was taken back");
+    mb_case_close(&mc);
 }
 
 /* The same on the receive side, with a view holding it: the heir gets the next message. */
 Test(shm_crash, recv_lock_goes_to_a_starved_waiter, .timeout = 60, .fini = crash_fini)
 {
-    struct heir_case hc;
-    heir_setup(&hc);
+    struct mb_case mc;
+    mb_case_open(&mc);
     const char *msgs[] = {"a", "b", "c"};
     for (int i = 0; i < 3; i++)
-        cr_assert_eq(ipcx_send(hc.tx, msgs[i], 1, CALL_TMO), 0);
+        cr_assert_eq(ipcx_send(mc.tx, msgs[i], 1, CALL_TMO), 0);
     const void *view;
     size_t len;
-    cr_assert_eq(ipcx_view(hc.rx, &view, &len, CALL_TMO), 0);
+    cr_assert_eq(ipcx_view(mc.rx, &view, &len, CALL_TMO), 0);
     cr_assert(len == 1 && memcmp(view, "a", 1) == 0);
     struct holder a = {NULL, IPCX_RECV, HOLD_RECV_MSG, "b", CALL_TMO, 0};
-    heir_start(&hc, &a, &hc.m.h->cons_heir);
-    cr_assert_eq(ipcx_release(hc.rx, view), 0);
-    recv_is(hc.rx, "c", 1, "the owner's next receive, after the heir's");
-    reap_is(&hc.c, 0, "the heir's receive (of b)");
-    cr_assert_eq(atomic_load(&hc.m.h->cons_heir), 0, "the heir's name was taken back");
-    heir_teardown(&hc);
+    heir_start(&mc, &a, &mc.m.h->cons_heir);
+    cr_assert_eq(ipcx_release(mc.rx, view), 0);
+    recv_is(mc.rx, "c", 1, "the owner's next receive, after the heir's");
+    reap_is(&mc.c, 0, "the heir's receive (of b)");
+    cr_assert_eq(atomic_load(&mc.m.h->cons_heir), 0, "the heir's name was taken back");
+    mb_case_close(&mc);
 }
 
 /*
@@ -981,27 +984,27 @@ Test(shm_crash, recv_lock_goes_to_a_starved_waiter, .timeout = 60, .fini = crash
  */
 Test(shm_crash, heir_that_leaves_or_dies_holds_nothing, .timeout = 60, .fini = crash_fini)
 {
-    struct heir_case hc;
-    heir_setup(&hc);
+    struct mb_case mc;
+    mb_case_open(&mc);
     for (int dies = 0; dies < 2; dies++) {
         void *loan;
-        cr_assert_eq(ipcx_loan(hc.tx, 2, &loan, CALL_TMO), 0);
+        cr_assert_eq(ipcx_loan(mc.tx, 2, &loan, CALL_TMO), 0);
         struct holder a = {
             NULL, IPCX_SEND, HOLD_SEND_MSG, "lost", dies ? CALL_TMO : IPCX_SEC, IPCX_ETIMEDOUT};
-        heir_start(&hc, &a, &hc.m.h->prod_heir);
+        heir_start(&mc, &a, &mc.m.h->prod_heir);
         if (dies)
-            kill_child(&hc.c);
+            kill_child(&mc.c);
         else
-            reap_is(&hc.c, 0, "the heir's send, which gives up");
-        cr_assert_eq(atomic_load(&hc.m.h->prod_heir), dies ? hc.id : 0, "the heir's name");
+            reap_is(&mc.c, 0, "the heir's send, which gives up");
+        cr_assert_eq(atomic_load(&mc.m.h->prod_heir), dies ? mc.id : 0, "the heir's name");
         /* Given up: the lock is free at once. Dead: its token waits for one slice. */
-        commit_and_send_again(&hc, loan, dies ? CALL_TMO : IPCX_NOWAIT);
-        recv_is(hc.rx, "x1", 2, "the loan");
-        recv_is(hc.rx, "x2", 2, "the owner's next send");
-        cr_assert_eq(atomic_load(&hc.m.h->prod_heir), 0, "dies %d: no heir is left named", dies);
-        cr_assert_eq(atomic_load(&hc.m.h->prod_lock), 0, "dies %d: the lock is free", dies);
+        commit_and_send_again(&mc, loan, dies ? CALL_TMO : IPCX_NOWAIT);
+        recv_is(mc.rx, "x1", 2, "the loan");
+        recv_is(mc.rx, "x2", 2, "the owner's next send");
+        cr_assert_eq(atomic_load(&mc.m.h->prod_heir), 0, "dies %d: no heir is left named", dies);
+        cr_assert_eq(atomic_load(&mc.m.h->prod_lock), 0, "dies %d: the lock is free", dies);
     }
-    heir_teardown(&hc);
+    mb_case_close(&mc);
 }
 
 /*
@@ -1014,40 +1017,35 @@ Test(shm_crash, heir_that_leaves_or_dies_holds_nothing, .timeout = 60, .fini = c
  */
 Test(shm_crash, heir_giving_up_as_the_lock_is_handed_over, .timeout = 120, .fini = crash_fini)
 {
-    struct heir_case hc;
-    heir_setup(&hc);
+    struct mb_case mc;
+    mb_case_open(&mc);
     uint64_t rng = th_random64();
     unsigned child_sent = 0, rounds = 200;
     for (unsigned i = 0; i < rounds; i++) {
         uint64_t r = th_mix64(&rng);
         void *loan;
-        cr_assert_eq(ipcx_loan(hc.tx, 2, &loan, CALL_TMO), 0);
+        cr_assert_eq(ipcx_loan(mc.tx, 2, &loan, CALL_TMO), 0);
         int64_t tmo = (int64_t)(2500 + r % 2500) * 1000; /* 2.5-5 ms */
-        struct holder a = {hc.m.url, IPCX_SEND, HOLD_SEND_RACE, "heir", tmo, 0};
-        int slot;
-        uint32_t id;
-        hc.c = (th_child)TH_CHILD_INIT;
-        holder_start(&hc.c, &a, hc.m.h, &slot, &id);
+        struct holder a = {NULL, IPCX_SEND, HOLD_SEND_RACE, "heir", tmo, 0};
+        mb_case_start(&mc, &a);
         struct timespec ts = {0, (long)(2000 + (r >> 32) % 4000) * 1000}; /* 2-6 ms */
         nanosleep(&ts, NULL);
         memcpy(loan, "x1", 2);
-        cr_assert_eq(ipcx_commit(hc.tx, loan, 2), 0);
-        int rc = ipcx_send(hc.tx, "x2", 2, IPCX_SEC);
-        if (rc != 0)
-            th_kill(&hc.c);
+        cr_assert_eq(ipcx_commit(mc.tx, loan, 2), 0);
+        int rc = ipcx_send(mc.tx, "x2", 2, IPCX_SEC);
         cr_assert_eq(rc, 0, "round %u: the owner's next send: %s (lock %#x, heir %#x, child %#x)",
-                     i, ipcx_errname(rc), atomic_load(&hc.m.h->prod_lock),
-                     atomic_load(&hc.m.h->prod_heir), id);
-        th_signal(hc.c.go_fd);
-        reap_is(&hc.c, 0, "the child");
+                     i, ipcx_errname(rc), atomic_load(&mc.m.h->prod_lock),
+                     atomic_load(&mc.m.h->prod_heir), mc.id);
+        th_signal(mc.c.go_fd);
+        reap_is(&mc.c, 0, "the child");
         char b[8];
         size_t len;
-        while (ipcx_recv(hc.rx, b, sizeof b, &len, IPCX_NOWAIT) == 0)
+        while (ipcx_recv(mc.rx, b, sizeof b, &len, IPCX_NOWAIT) == 0)
             child_sent += len == 4;
-        cr_assert_eq(atomic_load(&hc.m.h->prod_heir), 0, "round %u: a heir is left named", i);
+        cr_assert_eq(atomic_load(&mc.m.h->prod_heir), 0, "round %u: a heir is left named", i);
     }
     cr_log_info("heir race: the child sent in %u of %u rounds", child_sent, rounds);
-    heir_teardown(&hc);
+    mb_case_close(&mc);
 }
 
 Test(shm_crash, kill_one_of_1x1, .timeout = 600, .fini = crash_fini)
