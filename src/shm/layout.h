@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #define SHM_MAGIC   UINT64_C(0x314d485358435049) /* "IPCXSHM1" as little-endian bytes */
-#define SHM_VERSION 2u
+#define SHM_VERSION 3u
 #define SHM_LINE    64
 #define SHM_SLOTS   64 /* endpoints per mailbox */
 #define SHM_HDR     8192u
@@ -41,10 +41,11 @@
 
 /*
  * A record in the ring: 16-byte header, then len payload bytes, padded to
- * SHM_ALIGN. seq = (position | state) ^ key, where position is the record's
- * 64-bit byte offset in the ring's infinite stream and key is the segment's
- * random key: a header left from an earlier lap, or payload bytes that
- * happen to lie where a header is expected, do not match.
+ * SHM_ALIGN or to the end of a cache line (shm_rec_end). seq = (position |
+ * state) ^ key, where position is the record's 64-bit byte offset in the
+ * ring's infinite stream and key is the segment's random key: a header left
+ * from an earlier lap, or payload bytes that happen to lie where a header is
+ * expected, do not match.
  */
 #define SHM_ST_MASK   0xfu
 #define SHM_ST_COMMIT 0x1u /* a message (or chunk) a receiver may take */
@@ -65,6 +66,20 @@ struct shm_rec {
 #define SHM_META(len, flags) ((uint64_t)(uint32_t)(len) | (uint64_t)(uint16_t)(flags) << 32)
 #define SHM_META_LEN(m)      ((uint32_t)(m))
 #define SHM_META_FLAGS(m)    ((unsigned)((m) >> 32) & 0xffffu)
+
+/*
+ * Where the record at pos with len payload bytes ends, and the next one
+ * starts: both sides compute it. Records are SHM_ALIGN-aligned and small
+ * ones pack within cache lines, but one longer than a line ends on a line
+ * boundary, so that it never shares its last line with the next record
+ * (docs/design.md, "Records and cache lines").
+ */
+static inline uint64_t shm_rec_end(uint64_t pos, uint64_t len)
+{
+    if (len > SHM_LINE - sizeof(struct shm_rec))
+        return (pos + sizeof(struct shm_rec) + len + SHM_LINE - 1) & ~(uint64_t)(SHM_LINE - 1);
+    return pos + ((sizeof(struct shm_rec) + len + SHM_ALIGN - 1) & ~(uint64_t)(SHM_ALIGN - 1));
+}
 
 /* Wait word: an event count. Bit 0: a waiter sleeps (or is about to); bit 1: a
  * pollfd is armed; the rest counts wake-ups, so that a waiter that read the

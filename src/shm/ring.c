@@ -38,11 +38,6 @@
 
 #define COPY_PIECE ((size_t)512 << 10) /* glibc's memcpy slows down from 1 MiB on (MEASURED.md) */
 
-static inline uint64_t rec_size(uint64_t len)
-{
-    return (sizeof(struct shm_rec) + len + SHM_ALIGN - 1) & ~(uint64_t)(SHM_ALIGN - 1);
-}
-
 static inline struct shm_rec *rec_at(const struct shm_ring *r, uint64_t pos)
 {
     return (struct shm_rec *)(r->seg.ring + (pos & r->seg.mask));
@@ -206,7 +201,7 @@ static int rec_check(const struct shm_ring *r, uint64_t h, const struct shm_rec 
         return IPCX_EAGAIN;
     if (v->len > room) /* what memory safety needs; the fast path checks the same bound */
         return IPCX_ECORRUPT;
-    v->size = rec_size(v->len);
+    v->size = shm_rec_end(h, v->len) - h;
     return 0;
 }
 
@@ -236,8 +231,8 @@ static int drop_oldest(struct shm_ring *r, ipcx__deadline dl)
     return rc;
 }
 
-/* Makes room for a record of `need` bytes; returns its position in *tp. */
-static int reserve(struct shm_ring *r, uint64_t need, ipcx__deadline dl, uint64_t *tp)
+/* Makes room for a record of len payload bytes; returns its position in *tp. */
+static int reserve(struct shm_ring *r, uint64_t len, ipcx__deadline dl, uint64_t *tp)
 {
     struct shm_hdr *hd = r->seg.hdr;
     uint64_t size = r->seg.ring_size;
@@ -247,8 +242,8 @@ static int reserve(struct shm_ring *r, uint64_t need, ipcx__deadline dl, uint64_
         if (t & (SHM_ALIGN - 1))
             return IPCX_ECORRUPT;
         uint64_t off = t & r->seg.mask;
-        uint64_t pad = off + need > size ? size - off : 0;
-        uint64_t end = t + pad + need;
+        uint64_t pad = off + (shm_rec_end(t, len) - t) > size ? size - off : 0;
+        uint64_t end = shm_rec_end(t + pad, len);
         if (end - r->head_cache > size) {
             r->head_cache = atomic_load_explicit(&hd->head, memory_order_acquire);
             if (r->head_cache > t || t - r->head_cache > size)
@@ -295,15 +290,15 @@ struct pub {
     int counts;
 };
 
-static IPCX__HOT struct pub pub_prepare(const struct shm_ring *r, uint64_t t, size_t plen,
-                                        unsigned flags)
+static IPCX__HOT struct pub pub_prepare(const struct shm_ring *r, struct shm_hdr *hd, uint64_t t,
+                                        size_t plen, unsigned flags)
 {
     struct pub p = {
-        .hd = r->seg.hdr,
+        .hd = hd,
         .rec = rec_at(r, t),
         .seq = seq_of(r, t, SHM_ST_COMMIT),
         .meta = SHM_META(plen, flags),
-        .tail = t + rec_size(plen),
+        .tail = shm_rec_end(t, plen),
         .counts = !(flags & SHM_R_CHUNK) || (flags & SHM_R_LAST),
     };
     return p;
@@ -325,7 +320,7 @@ static IPCX__HOT void pub_store(const struct pub *p)
 
 static void publish(struct shm_ring *r, uint64_t t, size_t plen, unsigned flags)
 {
-    struct pub p = pub_prepare(r, t, plen, flags);
+    struct pub p = pub_prepare(r, r->seg.hdr, t, plen, flags);
     pub_store(&p);
     shm_notify(r, &p.hd->data_word);
 }
@@ -336,7 +331,7 @@ static int put(struct shm_ring *r, struct gather *g, size_t n, unsigned flags,
 {
     size_t plen = n + (prefix ? 8 : 0);
     uint64_t t;
-    int rc = reserve(r, rec_size(plen), dl, &t);
+    int rc = reserve(r, plen, dl, &t);
     if (rc < 0)
         return rc;
     unsigned char *p = (unsigned char *)(rec_at(r, t) + 1);
@@ -381,13 +376,20 @@ static void prod_unlock(struct shm_ring *r)
     shm_unlock(r, SHM_SEND_SIDE);
 }
 
-/* Room for a record of `need` bytes at tail, now, with no PAD: 0 and its position, or 1. */
-static IPCX__HOT int fast_room(const struct shm_ring *r, uint64_t need, uint64_t *tp)
+/*
+ * Room for a record of len payload bytes at tail, now, with no PAD: 0 and
+ * its position, or 1. Up to 64 bytes (a constant where it is inlined), the
+ * ring's end is checked against a bound computed at open.
+ */
+static IPCX__HOT int fast_room(const struct shm_ring *r, struct shm_hdr *hd, uint64_t len,
+                               uint64_t *tp)
 {
-    uint64_t t = LOAD(r->seg.hdr->tail);
+    uint64_t t = LOAD(hd->tail);
     SHM_PERTURB();
-    if ((t & (SHM_ALIGN - 1)) || (t & r->seg.mask) + need > r->seg.ring_size ||
-        t + need - r->head_cache > r->seg.ring_size)
+    uint64_t end = shm_rec_end(t, len), off = t & r->seg.mask;
+    if ((t & (SHM_ALIGN - 1)) ||
+        (len <= 64 ? off > r->seg.small_max : off + (end - t) > r->seg.ring_size) ||
+        end - r->head_cache > r->seg.ring_size)
         return 1;
     *tp = t;
     return 0;
@@ -401,7 +403,7 @@ static IPCX__HOT int fast_room(const struct shm_ring *r, uint64_t need, uint64_t
 static IPCX__HOT int send_fast(struct shm_ring *r, const struct iovec *iov, int niov, size_t len)
 {
     uint64_t t;
-    if (fast_room(r, rec_size(len), &t))
+    if (fast_room(r, r->seg.hdr, len, &t))
         return 1;
     struct gather g = {iov, niov, 0, 0};
     gather_copy(&g, (unsigned char *)(rec_at(r, t) + 1), len);
@@ -441,11 +443,11 @@ static __attribute__((noinline)) int fast_send_big(struct shm_ring *r, const voi
     uint64_t t;
     if (len > r->seg.chunk_max || !shm_lock_try(l, r->seg.id))
         return 1;
-    if (fast_room(r, rec_size(len), &t)) {
+    if (fast_room(r, r->seg.hdr, len, &t)) {
         shm_unlock(r, SHM_SEND_SIDE);
         return 1;
     }
-    struct pub p = pub_prepare(r, t, len, 0);
+    struct pub p = pub_prepare(r, r->seg.hdr, t, len, 0);
     copy(p.rec + 1, buf, len);
     return fast_sent_commit(r, &p);
 }
@@ -468,13 +470,13 @@ static __attribute__((noinline)) int fast_send_general(struct shm_ring *r, const
 int shm_ring_fast_send(void *ring, const void *buf, size_t len, int64_t timeout)
 {
     struct shm_ring *r = ring;
-    _Atomic uint32_t *l = &r->seg.hdr->prod_lock;
+    struct shm_hdr *hd = r->seg.hdr;
     uint64_t t;
-    if (len > 64 || !shm_lock_try(l, r->seg.id))
+    if (len > 64 || !shm_lock_try(&hd->prod_lock, r->seg.id))
         return fast_send_general(r, buf, len, timeout, 0);
-    if (fast_room(r, rec_size(len), &t))
+    if (fast_room(r, hd, len, &t))
         return fast_send_general(r, buf, len, timeout, 1);
-    struct pub p = pub_prepare(r, t, len, 0);
+    struct pub p = pub_prepare(r, hd, t, len, 0);
     copy_small(p.rec + 1, buf, len);
     return fast_sent_commit(r, &p);
 }
@@ -516,7 +518,7 @@ int shm_ring_loan(struct shm_ring *r, size_t size, void **bufp, ipcx__deadline d
     if (rc < 0)
         return rc;
     uint64_t t;
-    if ((rc = reserve(r, rec_size(size), dl, &t)) < 0) {
+    if ((rc = reserve(r, size, dl, &t)) < 0) {
         prod_unlock(r);
         return rc;
     }
@@ -890,7 +892,7 @@ static __attribute__((noinline)) int fast_recv_big(struct shm_ring *r, const str
                                                    uint64_t h, void *buf, uint64_t len)
 {
     copy(buf, rec + 1, (size_t)len);
-    return fast_received_commit(r, r->seg.hdr, h + rec_size(len));
+    return fast_received_commit(r, r->seg.hdr, shm_rec_end(h, len));
 }
 
 /* Where shm_ring_fast_recv goes when it cannot finish (locked: it holds the lock). */
@@ -918,7 +920,7 @@ int shm_ring_fast_recv(void *ring, void *buf, size_t cap, size_t *lenp, int64_t 
     if (len > 64)
         return fast_recv_big(r, rec, h, buf, len);
     copy_small(buf, rec + 1, len);
-    return fast_received_commit(r, r->seg.hdr, h + rec_size(len));
+    return fast_received_commit(r, r->seg.hdr, shm_rec_end(h, len));
 }
 
 static int recv_any(struct shm_ring *r, struct shm_dst *d, ipcx__deadline dl)

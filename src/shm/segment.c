@@ -96,6 +96,8 @@ static int seg_adopt(struct shm_seg *s, uint64_t fsize)
     s->mask = ring_size - 1;
     s->key = h->key & ~(uint64_t)SHM_ST_MASK;
     s->key_commit = s->key | SHM_ST_COMMIT;
+    /* A record's padding never takes it past the ring's end, a multiple of a line. */
+    s->small_max = ring_size - sizeof(struct shm_rec) - 64;
     s->nonce = h->nonce;
     s->flags = flags;
     s->chunk_max = ring_size / 4 - sizeof(struct shm_rec);

@@ -890,7 +890,7 @@ Test(shm_crash, sender_killed_before_its_wake_up_call, .timeout = 60, .fini = cr
     memcpy(r + 1, "woken", 5);
     atomic_store(&r->meta, SHM_META(5, 0));
     atomic_store(&r->seq, (t | SHM_ST_COMMIT) ^ key);
-    atomic_store(&m.h->tail, t + sizeof *r + SHM_ALIGN);
+    atomic_store(&m.h->tail, shm_rec_end(t, 5));
     clear_sleep_bit(&m.h->data_word);
     reap_is(&c, 0, "the receiver whose sender died before waking it");
     ipcx_close(rx);
@@ -912,7 +912,7 @@ Test(shm_crash, receiver_killed_before_its_wake_up_call, .timeout = 60, .fini = 
     uint64_t h = atomic_load(&hd->head);
     const struct shm_rec *r = (const struct shm_rec *)(mc.m.seg + SHM_HDR + (h & (SC_RING - 1)));
     cr_assert_eq(SHM_META_LEN(atomic_load(&r->meta)), sizeof fill);
-    atomic_store(&hd->head, h + sizeof *r + ((sizeof fill + SHM_ALIGN - 1) & ~(SHM_ALIGN - 1)));
+    atomic_store(&hd->head, shm_rec_end(h, sizeof fill));
     clear_sleep_bit(&hd->space_word);
     for (int i = 1; i < n; i++)
         recv_is(mc.rx, fill, sizeof fill, "the ring's contents");

@@ -383,6 +383,47 @@ Test(shm, attach_validates_the_segment)
     unlink(n.path);
 }
 
+/*
+ * The record layout as another build reads it (layout version 3): small records
+ * pack at 16-byte steps, one longer than a cache line ends on a line boundary,
+ * and the receiver follows the same steps (tail and head after each message).
+ */
+Test(shm, records_longer_than_a_line_end_on_one)
+{
+    struct name n;
+    name_new(&n);
+    ipcx_mailbox *tx = open_ok(n.url, IPCX_SEND, 4096, IPCX_F_UNLINK_ON_CLOSE, 0);
+    ipcx_mailbox *rx = open_ok(n.url, IPCX_RECV, 0, 0, 0);
+    int fd = open(n.path, O_RDWR);
+    unsigned char *seg = mmap(NULL, 8192 + 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    cr_assert(seg != MAP_FAILED);
+    struct shm_hdr *h = (struct shm_hdr *)seg;
+    /* payload bytes, then where tail must be: 8 -> 32 (packed), 64 at 32 -> 128 (not 112),
+     * 48 at 128 -> 192 (one line), 49 at 192 -> 320 (65 bytes: two lines, not 272), 0 at 320
+     * -> 336, 100 at 336 -> 512 (starts mid-line, ends on a line, not 464) */
+    static const size_t lens[] = {8, 64, 48, 49, 0, 100};
+    static const uint64_t tails[] = {32, 128, 192, 320, 336, 512};
+    unsigned char msg[100], b[100];
+    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+        memset(msg, (int)(0x40 + i), lens[i]);
+        cr_assert_eq(ipcx_send(tx, msg, lens[i], TMO), 0);
+        cr_assert_eq(atomic_load(&h->tail), tails[i], "tail after %zu bytes: %llu, want %llu",
+                     lens[i], (unsigned long long)atomic_load(&h->tail),
+                     (unsigned long long)tails[i]);
+    }
+    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+        size_t len = 0;
+        cr_assert_eq(ipcx_recv(rx, b, sizeof b, &len, TMO), 0);
+        memset(msg, (int)(0x40 + i), lens[i]);
+        cr_assert(len == lens[i] && memcmp(b, msg, len) == 0, "message %zu", i);
+        cr_assert_eq(atomic_load(&h->head), tails[i]);
+    }
+    munmap(seg, 8192 + 4096);
+    close(fd);
+    ipcx_close(rx);
+    ipcx_close(tx);
+}
+
 Test(shm, corrupted_records_are_errors_not_crashes)
 {
     struct name n;
