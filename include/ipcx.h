@@ -129,7 +129,7 @@ typedef struct ipcx_opts {
     int64_t spin_ns;    /* busy-wait before sleeping (shm); 0 = transport default (5 us),
                            <0 = spin only, 1 = sleep at once */
     size_t buffer_size; /* bytes a created mailbox buffers; 0 = transport default
-                           (shm: a 1 MiB ring; rounded up to a power of two, 4 KiB..4 GiB) */
+                           (shm: a 4 MiB ring; rounded up to a power of two, 4 KiB..4 GiB) */
 } ipcx_opts;
 
 #define IPCX_OPTS_INIT                                                                             \

@@ -24,7 +24,7 @@
 
 #define SHM_RING_MIN     ((uint64_t)4096)
 #define SHM_RING_MAX     ((uint64_t)1 << 32)
-#define SHM_RING_DEFAULT ((uint64_t)1 << 20)
+#define SHM_RING_DEFAULT ((uint64_t)4 << 20) /* larger than a core's L2: docs/design.md */
 
 /* Header flags, fixed at creation. */
 #define SHM_F_UNLINK_LAST 0x1u /* the last endpoint to close removes the name */

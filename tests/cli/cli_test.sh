@@ -16,7 +16,7 @@ line=$(grep -F "shm://$name " <<<"$out") || fail "ls does not list shm://$name: 
 read -r url uid mode ring max waiting senders receivers state _ <<<"$line"
 [ "$waiting" = 2 ] || fail "ls: $waiting messages waiting, want 2: $line"
 [ "$state" = stale ] || fail "ls: state '$state' with no endpoint open, want stale: $line"
-[ "$ring" = 1M ] || fail "ls: ring '$ring', want the default 1M: $line"
+[ "$ring" = 4M ] || fail "ls: ring '$ring', want the default 4M: $line"
 got=$("$ipcx" recv "shm://$name" -n 2 --timeout 5) || fail "recv over shm: exit $?"
 [ "$got" = $'one\ntwo' ] || fail "recv printed '$got'"
 
