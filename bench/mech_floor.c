@@ -589,7 +589,7 @@ const struct mech mech_floor_cacheline = {
 const struct mech mech_floor_ring = {
     .name = "floor-ring",
     .baseline = NULL,
-    .what = "floor: bare SPSC ring per direction (1 MiB, 8 B length + payload), spinning; "
+    .what = "floor: bare SPSC ring per direction (4 MiB, 8 B length + payload), spinning; "
             "small-message throughput floor",
     .flags = MECH_F_SPINS,
     .setup = ring_setup,
