@@ -241,9 +241,11 @@ static int reserve(struct shm_ring *r, uint64_t len, ipcx__deadline dl, uint64_t
         SHM_PERTURB();
         if (t & (SHM_ALIGN - 1))
             return IPCX_ECORRUPT;
-        uint64_t off = t & r->seg.mask;
-        uint64_t pad = off + (shm_rec_end(t, len) - t) > size ? size - off : 0;
-        uint64_t end = shm_rec_end(t + pad, len);
+        uint64_t off = t & r->seg.mask, pad = 0, end = shm_rec_end(t, len);
+        if (off + (end - t) > size) { /* it would wrap: a PAD to the ring's end first */
+            pad = size - off;
+            end = shm_rec_end(t + pad, len);
+        }
         if (end - r->head_cache > size) {
             r->head_cache = atomic_load_explicit(&hd->head, memory_order_acquire);
             if (r->head_cache > t || t - r->head_cache > size)
