@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #define SHM_MAGIC   UINT64_C(0x314d485358435049) /* "IPCXSHM1" as little-endian bytes */
-#define SHM_VERSION 3u
+#define SHM_VERSION 4u
 #define SHM_LINE    64
 #define SHM_SLOTS   64 /* endpoints per mailbox */
 #define SHM_HDR     8192u
@@ -43,9 +43,16 @@
  * A record in the ring: 16-byte header, then len payload bytes, padded to
  * SHM_ALIGN or to the end of a cache line (shm_rec_end). seq = (position |
  * state) ^ key, where position is the record's 64-bit byte offset in the
- * ring's infinite stream and key is the segment's random key: a header left
- * from an earlier lap, or payload bytes that happen to lie where a header is
- * expected, do not match.
+ * ring's infinite stream and key is the segment's random key, so a whole
+ * header left from an earlier lap does not match. A torn one can: payload
+ * that ends a few bytes into an old header's seq word leaves its high bytes,
+ * which name a position a few laps back and share their high bits with the
+ * current one, and the payload's last bytes may complete a current seq (it
+ * happened, once in about 2^16 such words). So whoever publishes a record
+ * (or a PAD) first stores 0, which names nothing, in the seq word right after
+ * it, where a receiver will look next; unless the ring is then exactly full,
+ * when that word is the first unread record's own header: whole, and named
+ * for the lap before.
  */
 #define SHM_ST_MASK   0xfu
 #define SHM_ST_COMMIT 0x1u /* a message (or chunk) a receiver may take */
