@@ -215,7 +215,7 @@ static void op(struct ctx *c, struct in *in, int geometry)
             if ((pos & (RING - 1)) + 24 <= RING)
                 memcpy(r + 1, &total, 8);
         }
-        atomic_store(&r->seq, (pos | state) ^ key);
+        atomic_store(&r->seq, shm_seq(pos, state, key));
         break;
     }
     case 4: { /* head and tail, near where they are or anywhere */

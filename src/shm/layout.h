@@ -41,22 +41,43 @@
 
 /*
  * A record in the ring: 16-byte header, then len payload bytes, padded to
- * SHM_ALIGN or to the end of a cache line (shm_rec_end). seq = (position |
- * state) ^ key, where position is the record's 64-bit byte offset in the
- * ring's infinite stream and key is the segment's random key, so a whole
- * header left from an earlier lap does not match. A torn one can: payload
- * that ends a few bytes into an old header's seq word leaves its high bytes,
- * which name a position a few laps back and share their high bits with the
- * current one, and the payload's last bytes may complete a current seq (it
- * happened, once in about 2^16 such words). So whoever publishes a record
- * (or a PAD) first stores 0, which names nothing, in the seq word right after
- * it, where a receiver will look next; unless the ring is then exactly full,
- * when that word is the first unread record's own header: whole, and named
- * for the lap before.
+ * SHM_ALIGN or to the end of a cache line (shm_rec_end). Its seq word names
+ * its position (its 64-bit byte offset in the ring's infinite stream) and
+ * state: shm_seq(). The position is multiplied by an odd constant, which
+ * spreads every bit of it over the word's high bytes, and xored with the
+ * segment's random key. A header left from an earlier lap does not match,
+ * nor does payload that happens to lie where a header is expected (it would
+ * have to guess the key), nor, since layout 4, a torn header: payload of a
+ * later lap that ends a few bytes into an old header's seq word. With a
+ * plain position ^ key (layouts 1 to 3) that word kept high bytes equal to
+ * those of the current position's seq, and two payload bytes completed it
+ * once in 65,536 such words (docs/design.md, "The ring and its records").
  */
 #define SHM_ST_MASK   0xfu
 #define SHM_ST_COMMIT 0x1u /* a message (or chunk) a receiver may take */
 #define SHM_ST_PAD    0x2u /* filler to the end of the ring; len = its payload size */
+
+/* Odd, so that pos -> pos * SHM_SEQ_MUL is one-to-one; positions a ring apart (any ring of 4 KiB
+ * to 4 GiB, up to 65,536 laps) differ by at least 2^40 after it (tests/unit/test_layout.c). */
+#define SHM_SEQ_MUL UINT64_C(0x9e3779b97f4a7c15)
+#define SHM_SEQ_INV UINT64_C(0xf1de83e19937733d) /* its inverse mod 2^64 */
+
+/* The seq word of a record at pos (a multiple of SHM_ALIGN, so the product's state bits are 0). */
+static inline uint64_t shm_seq(uint64_t pos, unsigned state, uint64_t key)
+{
+    return pos * SHM_SEQ_MUL ^ key ^ state;
+}
+
+/* The position a seq word names, and its state (for diagnostics: a reader compares shm_seq). */
+static inline uint64_t shm_seq_pos(uint64_t seq, uint64_t key)
+{
+    return ((seq ^ key) & ~(uint64_t)SHM_ST_MASK) * SHM_SEQ_INV;
+}
+
+static inline unsigned shm_seq_state(uint64_t seq, uint64_t key)
+{
+    return (unsigned)((seq ^ key) & SHM_ST_MASK);
+}
 
 /* Record flags (in meta): a message larger than a chunk travels as FIRST, MORE..., MORE|LAST. */
 #define SHM_R_CHUNK 0x1u

@@ -4,9 +4,8 @@
  * Positions are 64-bit byte offsets that only grow; a record lives at
  * position & mask and never wraps (a PAD record fills the end of the ring
  * instead). One sender at a time writes: it reserves room against its
- * cached copy of head, writes the payload, stores 0 in the seq word where
- * the next record will start (layout.h says why), publishes the record by
- * storing its seq word with release order, then advances tail. One receiver at a
+ * cached copy of head, writes the payload, publishes the record by storing
+ * its seq word with release order, then advances tail. One receiver at a
  * time reads: it polls the seq word at head (never the sender's line),
  * copies, and advances head with release order. Every value read from the
  * segment is checked before it sizes or places a copy: a bad one is
@@ -44,10 +43,10 @@ static inline struct shm_rec *rec_at(const struct shm_ring *r, uint64_t pos)
     return (struct shm_rec *)(r->seg.ring + (pos & r->seg.mask));
 }
 
-/* (pos | st) ^ key, written pos ^ (key | st): pos is aligned and the key's state bits are 0. */
+/* shm_seq (layout.h), with the key and the COMMIT state xored once at open. */
 static inline uint64_t seq_of(const struct shm_ring *r, uint64_t pos, unsigned st)
 {
-    return pos ^ (st == SHM_ST_COMMIT ? r->seg.key_commit : r->seg.key | st);
+    return pos * SHM_SEQ_MUL ^ (st == SHM_ST_COMMIT ? r->seg.key_commit : r->seg.key | st);
 }
 
 static void copy(void *dst, const void *src, size_t n)
@@ -232,26 +231,6 @@ static int drop_oldest(struct shm_ring *r, ipcx__deadline dl)
     return rc;
 }
 
-/*
- * The seq word where the next record will start, after one ending at end,
- * with the room checked against head_cache: 0, which names nothing (layout.h
- * says why). It is stored before the record's own seq (pub_prepare; reserve
- * for a PAD), so a receiver that takes the record finds this word cleared
- * until the next one is published over it. Unless the ring is then exactly
- * full: the word is the header of the record at head_cache, which may be
- * unread yet, and which nothing has written over since it was published.
- */
-static IPCX__HOT int next_is_free(const struct shm_ring *r, uint64_t end)
-{
-    return end - r->head_cache != r->seg.ring_size;
-}
-
-static IPCX__HOT void clear_next(const struct shm_ring *r, uint64_t end)
-{
-    if (next_is_free(r, end))
-        STORE(rec_at(r, end)->seq, 0);
-}
-
 /* Makes room for a record of len payload bytes; returns its position in *tp. */
 static int reserve(struct shm_ring *r, uint64_t len, ipcx__deadline dl, uint64_t *tp)
 {
@@ -287,7 +266,6 @@ static int reserve(struct shm_ring *r, uint64_t len, ipcx__deadline dl, uint64_t
         if (pad) {
             struct shm_rec *p = rec_at(r, t);
             STORE(p->meta, SHM_META(pad - sizeof(struct shm_rec), 0));
-            clear_next(r, t + pad); /* (always: the record after the PAD ends later) */
             atomic_store_explicit(&p->seq, seq_of(r, t, SHM_ST_PAD), memory_order_release);
             t += pad;
             atomic_store_explicit(&hd->tail, t, memory_order_relaxed);
@@ -300,13 +278,12 @@ static int reserve(struct shm_ring *r, uint64_t len, ipcx__deadline dl, uint64_t
 
 /*
  * Publishing the record reserved at t whose payload (plen bytes) is written:
- * the word after it cleared (clear_next) and the header's meta, then seq with
- * release order (the receiver's acquire load of seq makes everything before
- * it visible), then tail, then a wake-up if someone sleeps. Copying sends and
- * loans both end here. The fast paths compute what they will store, and
- * clear the next word, before they copy (pub_prepare): a copy through char
- * pointers may alias anything, so the compiler would otherwise load it all
- * again afterwards.
+ * header fields, then seq with release order (the receiver's acquire load of
+ * seq makes everything before it visible), then tail, then a wake-up if
+ * someone sleeps. Copying sends and loans both end here. The fast paths
+ * compute what they will store before they copy (pub_prepare): a copy
+ * through char pointers may alias anything, so the compiler would otherwise
+ * load it all again afterwards.
  */
 struct pub {
     struct shm_hdr *hd;
@@ -315,11 +292,8 @@ struct pub {
     int counts;
 };
 
-/* inside: fast_room said the record ends before the ring's end, so the next word follows it in
- * memory (the fast paths need not keep the ring's mask for it), and before head_cache's lap
- * ends, so the word is free. */
 static IPCX__HOT struct pub pub_prepare(const struct shm_ring *r, struct shm_hdr *hd, uint64_t t,
-                                        size_t plen, unsigned flags, int inside)
+                                        size_t plen, unsigned flags)
 {
     struct pub p = {
         .hd = hd,
@@ -329,11 +303,6 @@ static IPCX__HOT struct pub pub_prepare(const struct shm_ring *r, struct shm_hdr
         .tail = shm_rec_end(t, plen),
         .counts = !(flags & SHM_R_CHUNK) || (flags & SHM_R_LAST),
     };
-    /* Last: nothing is read from r after this store. */
-    if (inside)
-        STORE(((struct shm_rec *)((unsigned char *)p.rec + (p.tail - t)))->seq, 0);
-    else
-        clear_next(r, p.tail);
     return p;
 }
 
@@ -353,7 +322,7 @@ static IPCX__HOT void pub_store(const struct pub *p)
 
 static void publish(struct shm_ring *r, uint64_t t, size_t plen, unsigned flags)
 {
-    struct pub p = pub_prepare(r, r->seg.hdr, t, plen, flags, 0);
+    struct pub p = pub_prepare(r, r->seg.hdr, t, plen, flags);
     pub_store(&p);
     shm_notify(r, &p.hd->data_word);
 }
@@ -410,11 +379,9 @@ static void prod_unlock(struct shm_ring *r)
 }
 
 /*
- * Room for a record of len payload bytes at tail, now, ending before the
- * ring's end (no PAD, and the word after it is the next in memory) and with
- * the ring not then exactly full (the word after it is free: clear_next): 0
- * and its position, or 1. Up to 64 bytes (a constant where it is inlined),
- * the ring's end is checked against a bound computed at open.
+ * Room for a record of len payload bytes at tail, now, with no PAD: 0 and
+ * its position, or 1. Up to 64 bytes (a constant where it is inlined), the
+ * ring's end is checked against a bound computed at open.
  */
 static IPCX__HOT int fast_room(const struct shm_ring *r, struct shm_hdr *hd, uint64_t len,
                                uint64_t *tp)
@@ -423,8 +390,8 @@ static IPCX__HOT int fast_room(const struct shm_ring *r, struct shm_hdr *hd, uin
     SHM_PERTURB();
     uint64_t end = shm_rec_end(t, len), off = t & r->seg.mask;
     if ((t & (SHM_ALIGN - 1)) ||
-        (len <= 64 ? off > r->seg.small_max : off + (end - t) >= r->seg.ring_size) ||
-        end - r->head_cache >= r->seg.ring_size)
+        (len <= 64 ? off > r->seg.small_max : off + (end - t) > r->seg.ring_size) ||
+        end - r->head_cache > r->seg.ring_size)
         return 1;
     *tp = t;
     return 0;
@@ -482,7 +449,7 @@ static __attribute__((noinline)) int fast_send_big(struct shm_ring *r, const voi
         shm_unlock(r, SHM_SEND_SIDE);
         return 1;
     }
-    struct pub p = pub_prepare(r, r->seg.hdr, t, len, 0, 1);
+    struct pub p = pub_prepare(r, r->seg.hdr, t, len, 0);
     copy(p.rec + 1, buf, len);
     return fast_sent_commit(r, &p);
 }
@@ -511,7 +478,7 @@ int shm_ring_fast_send(void *ring, const void *buf, size_t len, int64_t timeout)
         return fast_send_general(r, buf, len, timeout, 0);
     if (fast_room(r, hd, len, &t))
         return fast_send_general(r, buf, len, timeout, 1);
-    struct pub p = pub_prepare(r, hd, t, len, 0, 1);
+    struct pub p = pub_prepare(r, hd, t, len, 0);
     copy_small(p.rec + 1, buf, len);
     return fast_sent_commit(r, &p);
 }

@@ -96,8 +96,8 @@ static int seg_adopt(struct shm_seg *s, uint64_t fsize)
     s->mask = ring_size - 1;
     s->key = h->key & ~(uint64_t)SHM_ST_MASK;
     s->key_commit = s->key | SHM_ST_COMMIT;
-    /* A record of up to 64 bytes takes at most 128 (a line-aligned one of 49 to 64 bytes). */
-    s->small_max = ring_size - 128 - SHM_ALIGN;
+    /* A record's padding never takes it past the ring's end, a multiple of a line. */
+    s->small_max = ring_size - sizeof(struct shm_rec) - 64;
     s->nonce = h->nonce;
     s->flags = flags;
     s->chunk_max = ring_size / 4 - sizeof(struct shm_rec);

@@ -30,8 +30,7 @@ struct shm_seg {
     uint64_t mask;
     uint64_t key;
     uint64_t key_commit; /* key | SHM_ST_COMMIT, precomputed for the fast paths */
-    uint64_t small_max;  /* the last offset where any record of up to 64 payload bytes ends
-                          * before the ring's end */
+    uint64_t small_max;  /* the last offset where any record of up to 64 payload bytes fits */
     uint64_t nonce;
     uint64_t max_msg;
     uint64_t chunk_max; /* largest payload of one record */

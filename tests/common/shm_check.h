@@ -398,16 +398,16 @@ static inline void sc_seg_dump(char *buf, size_t cap, const void *seg)
     uint64_t key = h->key & ~(uint64_t)SHM_ST_MASK;
     const struct shm_rec *rec =
         (const void *)((const unsigned char *)seg + SHM_HDR + (head & (SC_RING - 1)));
-    uint64_t s = atomic_load(&rec->seq) ^ key, meta = atomic_load(&rec->meta);
+    uint64_t s = atomic_load(&rec->seq), meta = atomic_load(&rec->meta);
     snprintf(buf, cap,
              " [segment: head %llu tail %llu; record at head: position %lld from head, state %llu,"
              " len %u, flags %#x; prod_lock %#x cons_lock %#x data_word %#x space_word %#x;"
              " heirs %#x %#x; msgs in %llu out %llu]",
              (unsigned long long)head, (unsigned long long)tail,
-             (long long)((s & ~(uint64_t)SHM_ST_MASK) - head),
-             (unsigned long long)(s & SHM_ST_MASK), SHM_META_LEN(meta), SHM_META_FLAGS(meta),
-             atomic_load(&h->prod_lock), atomic_load(&h->cons_lock), atomic_load(&h->data_word),
-             atomic_load(&h->space_word), atomic_load(&h->prod_heir), atomic_load(&h->cons_heir),
+             (long long)(shm_seq_pos(s, key) - head), (unsigned long long)shm_seq_state(s, key),
+             SHM_META_LEN(meta), SHM_META_FLAGS(meta), atomic_load(&h->prod_lock),
+             atomic_load(&h->cons_lock), atomic_load(&h->data_word), atomic_load(&h->space_word),
+             atomic_load(&h->prod_heir), atomic_load(&h->cons_heir),
              (unsigned long long)atomic_load(&h->msgs_in),
              (unsigned long long)atomic_load(&h->msgs_out));
 }

@@ -670,7 +670,7 @@ static void forge_dead_send(struct seg_map *m, const char *payload, size_t n, ui
     struct shm_rec *r = (struct shm_rec *)(m->seg + SHM_HDR + (t & (SC_RING - 1)));
     memcpy(r + 1, payload, n);
     atomic_store(&r->meta, SHM_META(n, 0));
-    atomic_store(&r->seq, (t | SHM_ST_COMMIT) ^ key);
+    atomic_store(&r->seq, shm_seq(t, SHM_ST_COMMIT, key));
     atomic_store(&m->h->prod_lock, dead_id); /* every send holds it, SPSC ones too */
 }
 
@@ -889,7 +889,7 @@ Test(shm_crash, sender_killed_before_its_wake_up_call, .timeout = 60, .fini = cr
     struct shm_rec *r = (struct shm_rec *)(m.seg + SHM_HDR + (t & (SC_RING - 1)));
     memcpy(r + 1, "woken", 5);
     atomic_store(&r->meta, SHM_META(5, 0));
-    atomic_store(&r->seq, (t | SHM_ST_COMMIT) ^ key);
+    atomic_store(&r->seq, shm_seq(t, SHM_ST_COMMIT, key));
     atomic_store(&m.h->tail, shm_rec_end(t, 5));
     clear_sleep_bit(&m.h->data_word);
     reap_is(&c, 0, "the receiver whose sender died before waking it");
