@@ -58,7 +58,7 @@
 #define SHM_ST_PAD    0x2u /* filler to the end of the ring; len = its payload size */
 
 /* Odd, so that pos -> pos * SHM_SEQ_MUL is one-to-one; positions a ring apart (any ring of 4 KiB
- * to 4 GiB, up to 65,536 laps) differ by at least 2^40 after it (tests/unit/test_layout.c). */
+ * to 4 GiB, up to 2^20 laps) differ by at least 2^40 after it (tests/unit/test_layout.c). */
 #define SHM_SEQ_MUL UINT64_C(0x9e3779b97f4a7c15)
 #define SHM_SEQ_INV UINT64_C(0xf1de83e19937733d) /* its inverse mod 2^64 */
 
