@@ -62,6 +62,7 @@ extern "C" {
 #define IPCX_EPEERPROTO (-1002) /* a peer broke the wire protocol; it was dropped */
 #define IPCX_ECORRUPT   (-1003) /* shared state failed validation */
 #define IPCX_ECLOSED    (-1004) /* the endpoint is being closed */
+#define IPCX_EVERSION   (-1005) /* shm: the mailbox was made by an incompatible ipcx */
 
 /* A static English description of any int (unknown codes included). Never NULL. */
 IPCX_API const char *ipcx_strerror(int code);
@@ -163,6 +164,7 @@ typedef struct ipcx_iov {
  * IPCX_ENOTSUP (role or option the transport lacks), IPCX_EEXIST,
  * IPCX_ENOENT, IPCX_EACCES, IPCX_EADDRINUSE, IPCX_EADDRNOTAVAIL,
  * IPCX_ENAMETOOLONG, IPCX_EBUSY (shm: no room for another endpoint),
+ * IPCX_EVERSION (shm: made by an ipcx with another segment layout),
  * IPCX_ECORRUPT (shm: not a mailbox this build can read), IPCX_ENOMEM.
  * On failure *mbp is untouched.
  */
@@ -292,7 +294,7 @@ IPCX_API int ipcx_unlink_stale(const char *url);
 typedef struct ipcx_mailbox_info {
     size_t struct_size;    /* set by the caller: sizeof(ipcx_mailbox_info) */
     char url[256];         /* "shm://name" */
-    int state;             /* 0, or IPCX_ECORRUPT (not a mailbox this build can read) */
+    int state;             /* 0, IPCX_EVERSION (made by an incompatible ipcx) or IPCX_ECORRUPT */
     int stale;             /* 1: no live endpoint holds it (all its processes died or left) */
     unsigned owner_uid;    /* of the backing object */
     unsigned mode;         /* permission bits */
@@ -311,8 +313,9 @@ typedef struct ipcx_mailbox_info {
  * Describes the mailbox named by url without joining it (no endpoint is
  * made; nothing in it changes). Errors: IPCX_ENOENT, IPCX_EACCES,
  * IPCX_ENOTSUP (a scheme without such state), IPCX_EBADURL, IPCX_EINVAL,
- * IPCX_ENAMETOOLONG. A mailbox that fails validation is reported with state
- * IPCX_ECORRUPT. On failure *info is untouched.
+ * IPCX_ENAMETOOLONG. A mailbox of another segment layout is reported with
+ * state IPCX_EVERSION, one that fails validation with IPCX_ECORRUPT. On
+ * failure *info is untouched.
  */
 IPCX_API int ipcx_inspect(const char *url, ipcx_mailbox_info *info);
 

@@ -46,6 +46,7 @@ static const struct err_entry err_table[] = {
     {IPCX_EPEERPROTO, "IPCX_EPEERPROTO", "a peer broke the wire protocol"},
     {IPCX_ECORRUPT, "IPCX_ECORRUPT", "shared state is corrupt"},
     {IPCX_ECLOSED, "IPCX_ECLOSED", "endpoint closed"},
+    {IPCX_EVERSION, "IPCX_EVERSION", "mailbox made by an incompatible version of ipcx"},
 };
 
 static const struct err_entry *err_find(int code)

@@ -83,12 +83,14 @@ static int seg_adopt(struct shm_seg *s, uint64_t fsize)
     uint64_t magic = atomic_load_explicit((_Atomic uint64_t *)&h->magic, memory_order_acquire);
     if (magic != SHM_MAGIC)
         return IPCX_EAGAIN; /* not formatted yet, or not ours: the caller decides */
+    if (h->version != SHM_VERSION)
+        return IPCX_EVERSION; /* magic and version stay where they are in every layout */
     uint64_t ring_size = h->ring_size, max_msg = h->max_msg;
     unsigned flags = h->flags;
-    if (h->version != SHM_VERSION || h->hdr_size != SHM_HDR || h->ring_off != SHM_HDR ||
-        h->nslots != SHM_SLOTS || ring_size < SHM_RING_MIN || ring_size > SHM_RING_MAX ||
-        (ring_size & (ring_size - 1)) || h->seg_size != SHM_HDR + ring_size ||
-        fsize != SHM_HDR + ring_size || max_msg == 0 || max_msg > ((uint64_t)1 << 40) ||
+    if (h->hdr_size != SHM_HDR || h->ring_off != SHM_HDR || h->nslots != SHM_SLOTS ||
+        ring_size < SHM_RING_MIN || ring_size > SHM_RING_MAX || (ring_size & (ring_size - 1)) ||
+        h->seg_size != SHM_HDR + ring_size || fsize != SHM_HDR + ring_size || max_msg == 0 ||
+        max_msg > ((uint64_t)1 << 40) ||
         (flags & ~(SHM_F_UNLINK_LAST | SHM_F_SPSC | SHM_F_OVERWRITE | SHM_F_FAIL)))
         return IPCX_ECORRUPT;
     s->ring = (unsigned char *)s->hdr + SHM_HDR;
@@ -435,7 +437,10 @@ int shm_seg_inspect(const char *name, struct shm_info *out)
         ipcx__map(s.fd, SHM_HDR, 0, &p) == 0) {
         s.hdr = p;
         s.map_size = SHM_HDR;
-        if (seg_adopt(&s, fsize) == 0) {
+        int ar = seg_adopt(&s, fsize);
+        if (ar == IPCX_EVERSION)
+            out->state = ar;
+        if (ar == 0) {
             const struct shm_hdr *h = s.hdr;
             out->state = 0;
             out->flags = s.flags;

@@ -121,8 +121,9 @@ static const char ls_usage[] =
     "\n"
     "Lists the mailboxes of SCHEME (default: shm) on this machine: name, owner,\n"
     "mode, ring size, largest message, messages waiting, live senders and\n"
-    "receivers, and state: live, stale (every process that had it open is gone)\n"
-    "or corrupt (not a mailbox this version can read).\n"
+    "receivers, and state: live, stale (every process that had it open is gone),\n"
+    "incompatible (made by an ipcx with another segment layout) or corrupt (not\n"
+    "a mailbox at all, or damaged).\n"
     "\n"
     "Options:\n"
     "  --stale     list only stale mailboxes\n"
@@ -691,7 +692,10 @@ static int ls_one(const ipcx_mailbox_info *m, void *arg)
     if (c->shown++ == 0)
         printf("%-*s %6s %4s %6s %6s %8s %5s %5s  %s\n", c->width, "MAILBOX", "UID", "MODE", "RING",
                "MAX", "WAITING", "SEND", "RECV", "STATE");
-    const char *state = m->state ? "corrupt" : m->stale ? "stale" : "live";
+    const char *state = m->state == IPCX_EVERSION ? "incompatible"
+                        : m->state                ? "corrupt"
+                        : m->stale                ? "stale"
+                                                  : "live";
     char ring[24] = "-", max[24] = "-", waiting[24] = "-";
     if (m->state == 0) {
         ls_size(ring, sizeof ring, m->buffer_size);

@@ -6,7 +6,7 @@ set -euo pipefail
 ipcx="$1/ipcx"
 name="ipcx-cli-test-$$-$RANDOM"
 fail() { echo "cli_test: $*" >&2; exit 1; }
-cleanup() { "$ipcx" rm "shm://$name" "shm://$name-2" >/dev/null 2>&1 || true; }
+cleanup() { "$ipcx" rm "shm://$name" "shm://$name-2" "shm://$name-3" >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 
 # A sender may come first on shm://: the message waits in the mailbox.
@@ -32,6 +32,16 @@ done
 wait "$rpid" || fail "receiver exit $?"
 [ "$(cat "$1/cli-test-$$.out")" = hello ] || fail "receiver printed '$(cat "$1/cli-test-$$.out")'"
 rm -f "$1/cli-test-$$.out"
+
+# A mailbox of another segment layout (as an older ipcx left it: its header's version word) is
+# listed as incompatible, refused with a clear message, and removable.
+"$ipcx" send "shm://$name-3" x || fail "send over shm"
+printf '\003\000\000\000' | dd of="/dev/shm/ipcx.$name-3" bs=1 seek=8 conv=notrunc status=none
+"$ipcx" ls | grep -F "shm://$name-3 " | grep -q " incompatible$" ||
+    fail "a mailbox of layout 3 is not shown incompatible: $("$ipcx" ls)"
+if msg=$("$ipcx" send "shm://$name-3" y 2>&1); then fail "send to an incompatible mailbox worked"; fi
+grep -qi "incompatible" <<<"$msg" || fail "send to an incompatible mailbox said: $msg"
+"$ipcx" rm "shm://$name-3" || fail "rm of an incompatible mailbox"
 
 # rm --stale removes what nobody holds; rm of a missing mailbox is an error (exit 1).
 "$ipcx" rm --stale | grep -qF "shm://$name" || fail "rm --stale did not remove shm://$name"

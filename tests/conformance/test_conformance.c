@@ -723,6 +723,7 @@ Test(conformance, strerror_never_null)
         {IPCX_EPEERPROTO, "IPCX_EPEERPROTO"},
         {IPCX_ECORRUPT, "IPCX_ECORRUPT"},
         {IPCX_ECLOSED, "IPCX_ECLOSED"},
+        {IPCX_EVERSION, "IPCX_EVERSION"},
         {IPCX_EADDRINUSE, "IPCX_EADDRINUSE"},
     };
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {

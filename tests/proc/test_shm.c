@@ -369,6 +369,20 @@ Test(shm, attach_validates_the_segment)
     cr_assert_eq(ipcx_inspect(n.url, &info), 0);
     cr_assert_eq(info.state, IPCX_ECORRUPT, "ls must show it as corrupt");
     unlink(n.path);
+    /* A mailbox of another layout version (one made by an older ipcx): a clear error. */
+    name_new(&n);
+    tx = open_ok(n.url, IPCX_SEND, 4096, 0, 0);
+    ipcx_close(tx);
+    int vfd = open(n.path, O_RDWR);
+    struct shm_hdr *vh = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, vfd, 0);
+    cr_assert(vh != MAP_FAILED);
+    vh->version = SHM_VERSION - 1;
+    munmap(vh, 8192);
+    close(vfd);
+    cr_assert_eq(ipcx_open(&mb, n.url, &o), IPCX_EVERSION);
+    cr_assert_eq(ipcx_inspect(n.url, &info), 0);
+    cr_assert_eq(info.state, IPCX_EVERSION, "ls must show it as incompatible");
+    unlink(n.path);
     /* A ring size that is not a power of two. */
     name_new(&n);
     tx = open_ok(n.url, IPCX_SEND, 4096, 0, 0);
