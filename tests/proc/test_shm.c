@@ -348,6 +348,29 @@ static void write_segment(const char *path, const void *bytes, size_t size)
     close(fd);
 }
 
+static void old_layout(struct shm_hdr *h)
+{
+    h->version = SHM_VERSION - 1;
+}
+
+static void odd_ring(struct shm_hdr *h)
+{
+    h->ring_size = 4095;
+}
+
+/* A new 4 KiB mailbox left with no endpoint, its header then changed by edit. */
+static void made_then_edited(struct name *n, void (*edit)(struct shm_hdr *h))
+{
+    name_new(n);
+    ipcx_close(open_ok(n->url, IPCX_SEND, 4096, 0, 0));
+    int fd = open(n->path, O_RDWR);
+    struct shm_hdr *h = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    cr_assert(h != MAP_FAILED);
+    edit(h);
+    munmap(h, 8192);
+    close(fd);
+}
+
 Test(shm, attach_validates_the_segment)
 {
     struct name n;
@@ -370,29 +393,13 @@ Test(shm, attach_validates_the_segment)
     cr_assert_eq(info.state, IPCX_ECORRUPT, "ls must show it as corrupt");
     unlink(n.path);
     /* A mailbox of another layout version (one made by an older ipcx): a clear error. */
-    name_new(&n);
-    tx = open_ok(n.url, IPCX_SEND, 4096, 0, 0);
-    ipcx_close(tx);
-    int vfd = open(n.path, O_RDWR);
-    struct shm_hdr *vh = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, vfd, 0);
-    cr_assert(vh != MAP_FAILED);
-    vh->version = SHM_VERSION - 1;
-    munmap(vh, 8192);
-    close(vfd);
+    made_then_edited(&n, old_layout);
     cr_assert_eq(ipcx_open(&mb, n.url, &o), IPCX_EVERSION);
     cr_assert_eq(ipcx_inspect(n.url, &info), 0);
     cr_assert_eq(info.state, IPCX_EVERSION, "ls must show it as incompatible");
     unlink(n.path);
     /* A ring size that is not a power of two. */
-    name_new(&n);
-    tx = open_ok(n.url, IPCX_SEND, 4096, 0, 0);
-    ipcx_close(tx);
-    int fd = open(n.path, O_RDWR);
-    struct shm_hdr *h = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    cr_assert(h != MAP_FAILED);
-    h->ring_size = 4095;
-    munmap(h, 8192);
-    close(fd);
+    made_then_edited(&n, odd_ring);
     cr_assert_eq(ipcx_open(&mb, n.url, &o), IPCX_ECORRUPT);
     unlink(n.path);
 }
