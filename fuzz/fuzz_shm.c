@@ -194,7 +194,7 @@ static void op(struct ctx *c, struct in *in, int geometry)
         in_bytes(in, ring + off, n);
         break;
     }
-    case 3: { /* a forged record header that passes the seq check: seq = (pos|state)^key */
+    case 3: { /* a forged record header that passes the seq check: shm_seq(pos, state, key) */
         uint64_t key = atomic_load((_Atomic uint64_t *)&h->key) & ~(uint64_t)SHM_ST_MASK;
         uint64_t head = atomic_load(&h->head);
         unsigned lap = in_u8(in);
