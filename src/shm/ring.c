@@ -46,7 +46,7 @@ static inline struct shm_rec *rec_at(const struct shm_ring *r, uint64_t pos)
 /* shm_seq (layout.h), with the key and the COMMIT state xored once at open. */
 static inline uint64_t seq_of(const struct shm_ring *r, uint64_t pos, unsigned st)
 {
-    return pos * SHM_SEQ_MUL ^ (st == SHM_ST_COMMIT ? r->seg.key_commit : r->seg.key | st);
+    return shm_seq(pos, 0, st == SHM_ST_COMMIT ? r->seg.key_commit : r->seg.key | st);
 }
 
 static void copy(void *dst, const void *src, size_t n)

@@ -438,9 +438,9 @@ int shm_seg_inspect(const char *name, struct shm_info *out)
         s.hdr = p;
         s.map_size = SHM_HDR;
         int ar = seg_adopt(&s, fsize);
-        if (ar == IPCX_EVERSION)
+        if (ar == IPCX_EVERSION) {
             out->state = ar;
-        if (ar == 0) {
+        } else if (ar == 0) {
             const struct shm_hdr *h = s.hdr;
             out->state = 0;
             out->flags = s.flags;

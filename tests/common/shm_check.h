@@ -364,21 +364,34 @@ static inline void sc_verify(struct sc_report *const *reps, int nrep, uint32_t n
     free(last);
 }
 
-/*
- * A read-only view of a test mailbox's segment ("shm://name", an SC_RING
- * ring), taken while it still has a name, for a post-mortem; NULL if it
- * cannot be mapped. sc_seg_dump writes the hot words it shows.
- */
-static inline const void *sc_seg_map(const char *url)
+/* A test mailbox's segment ("shm://name", an SC_RING ring) mapped while it still has a name,
+ * read-only or writable; NULL if it cannot be. */
+static inline void *sc_seg_map_as(const char *url, int writable)
 {
     char path[2 * TH_URL_MAX];
-    snprintf(path, sizeof path, "/dev/shm/ipcx.%s", url + 6);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (snprintf(path, sizeof path, "/dev/shm/ipcx.%s", url + 6) >= (int)sizeof path)
+        return NULL;
+    int fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
     if (fd < 0)
         return NULL;
-    void *p = mmap(NULL, SHM_HDR + SC_RING, PROT_READ, MAP_SHARED, fd, 0);
+    void *p =
+        mmap(NULL, SHM_HDR + SC_RING, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED, fd, 0);
     close(fd);
     return p == MAP_FAILED ? NULL : p;
+}
+
+/* A read-only view, for a post-mortem: sc_seg_dump writes the hot words it shows. */
+static inline const void *sc_seg_map(const char *url)
+{
+    return sc_seg_map_as(url, 0);
+}
+
+/* A writable view, for tests that forge what another process could write there. */
+static inline unsigned char *sc_seg_map_rw(const char *url)
+{
+    unsigned char *p = sc_seg_map_as(url, 1);
+    cr_assert_not_null(p, "map %s writable", url);
+    return p;
 }
 
 static inline void sc_seg_unmap(const void *seg)

@@ -515,17 +515,13 @@ static void seg_name(struct seg_map *m)
 /* Maps the mailbox's segment (4 KiB ring) as the test's own window on it. */
 static void seg_map_open(struct seg_map *m)
 {
-    int fd = open(m->path, O_RDWR | O_CLOEXEC);
-    cr_assert(fd >= 0, "open %s: %s", m->path, strerror(errno));
-    m->seg = mmap(NULL, SHM_HDR + SC_RING, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    close(fd);
-    cr_assert(m->seg != MAP_FAILED, "mmap %s", m->path);
+    m->seg = sc_seg_map_rw(m->url);
     m->h = (struct shm_hdr *)m->seg;
 }
 
 static void seg_map_close(struct seg_map *m)
 {
-    munmap(m->seg, SHM_HDR + SC_RING);
+    sc_seg_unmap(m->seg);
     (void)ipcx_unlink(m->url);
 }
 

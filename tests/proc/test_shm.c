@@ -348,6 +348,25 @@ static void write_segment(const char *path, const void *bytes, size_t size)
     close(fd);
 }
 
+/* The test's own read-write mapping of a 4 KiB mailbox's segment: header, then ring. */
+struct seg_map {
+    unsigned char *seg;
+    struct shm_hdr *h;
+    unsigned char *ring;
+};
+
+static void seg_map_open(struct seg_map *m, const char *url)
+{
+    m->seg = sc_seg_map_rw(url);
+    m->h = (struct shm_hdr *)m->seg;
+    m->ring = m->seg + SHM_HDR;
+}
+
+static void seg_map_close(struct seg_map *m)
+{
+    sc_seg_unmap(m->seg);
+}
+
 static void old_layout(struct shm_hdr *h)
 {
     h->version = SHM_VERSION - 1;
@@ -363,12 +382,10 @@ static void made_then_edited(struct name *n, void (*edit)(struct shm_hdr *h))
 {
     name_new(n);
     ipcx_close(open_ok(n->url, IPCX_SEND, 4096, 0, 0));
-    int fd = open(n->path, O_RDWR);
-    struct shm_hdr *h = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    cr_assert(h != MAP_FAILED);
-    edit(h);
-    munmap(h, 8192);
-    close(fd);
+    struct seg_map m;
+    seg_map_open(&m, n->url);
+    edit(m.h);
+    seg_map_close(&m);
 }
 
 Test(shm, attach_validates_the_segment)
@@ -404,30 +421,6 @@ Test(shm, attach_validates_the_segment)
     unlink(n.path);
 }
 
-/* The test's own read-write mapping of a 4 KiB mailbox's segment: header, then ring. */
-struct seg_map {
-    int fd;
-    unsigned char *seg;
-    struct shm_hdr *h;
-    unsigned char *ring;
-};
-
-static void seg_map_open(struct seg_map *m, const char *path)
-{
-    m->fd = open(path, O_RDWR);
-    cr_assert(m->fd >= 0, "open %s", path);
-    m->seg = mmap(NULL, 8192 + 4096, PROT_READ | PROT_WRITE, MAP_SHARED, m->fd, 0);
-    cr_assert(m->seg != MAP_FAILED);
-    m->h = (struct shm_hdr *)m->seg;
-    m->ring = m->seg + 8192;
-}
-
-static void seg_map_close(struct seg_map *m)
-{
-    munmap(m->seg, 8192 + 4096);
-    close(m->fd);
-}
-
 /* A new 4 KiB mailbox (removed when the last endpoint closes), a sender and a receiver on it,
  * and the test's own mapping of its segment. */
 struct mapped_pair {
@@ -441,7 +434,7 @@ static void mapped_pair_open(struct mapped_pair *p)
     name_new(&p->n);
     p->tx = open_ok(p->n.url, IPCX_SEND, 4096, IPCX_F_UNLINK_ON_CLOSE, 0);
     p->rx = open_ok(p->n.url, IPCX_RECV, 0, 0, 0);
-    seg_map_open(&p->m, p->n.path);
+    seg_map_open(&p->m, p->n.url);
 }
 
 static void mapped_pair_close(struct mapped_pair *p)
@@ -604,7 +597,7 @@ Test(shm, announced_total_is_not_allocated_up_front)
     o.create = IPCX_ATTACH;
     cr_assert_eq(ipcx_open(&tx, n.url, &o), 0);
     struct seg_map m;
-    seg_map_open(&m, n.path);
+    seg_map_open(&m, n.url);
     struct shm_hdr *h = m.h;
     struct shm_rec *r0 = (struct shm_rec *)m.ring;
     uint64_t total = ((uint64_t)1 << 40) - 1, key = h->key & ~(uint64_t)SHM_ST_MASK;
